@@ -1,0 +1,1 @@
+//! Test support for running real VNC peers on loopback.

@@ -1,0 +1,1 @@
+//! rfb-server
