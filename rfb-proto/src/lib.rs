@@ -28,26 +28,43 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod client;
+pub mod clipboard;
+#[cfg(feature = "tokio-codec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-codec")))]
+pub mod codec;
+pub mod cut_text;
 pub mod encoding;
 pub mod error;
+pub mod fence;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod init;
 pub mod limits;
 pub mod pixel_format;
 pub mod rect;
 pub mod screen;
 pub mod security;
+pub mod server;
+pub mod stream;
 pub mod text;
 pub mod version;
 #[doc(hidden)]
 pub mod wire;
 
+pub use client::{ClientMessage, ClientParseState};
+pub use cut_text::CutText;
 pub use encoding::Encoding;
 pub use error::{Error, Incompatible, LimitExceeded, Malformed, PeerMisbehaved};
+pub use fence::Fence;
 pub use init::{ClientInit, ServerInit};
 pub use limits::{Limit, Limits};
 pub use pixel_format::{PixelFormat, PixelFormatError};
 pub use rect::Rect;
 pub use screen::Screen;
+pub use server::{FramebufferUpdateHeader, RectHeader, ServerMessage};
+pub use stream::{BasicFramer, OwnedServerItem, PayloadFramer, ServerItem, ServerStream};
 pub use security::{
     vnc_auth_response, vnc_auth_verify, SecurityChoice, SecurityOffer, SecurityResult,
     SecurityType, VNC_AUTH_CHALLENGE_LEN,

@@ -1,0 +1,4 @@
+//! Fuzz target: the server-to-client message stream (normal phase) as rfb-proto parses it.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rfb_proto::fuzzing::server_stream(data));

@@ -1,0 +1,194 @@
+//! RGB images: binary PPM (P6) read/write, XWD (`xwd` dumps of X windows) read, exact compare.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::{bail, ensure, Context, Result};
+
+/// An 8-bit RGB image, rows top to bottom, 3 bytes per pixel.
+///
+/// ```
+/// use rfb_interop::image::Image;
+/// let a = Image::new(2, 1, vec![255, 0, 0, 0, 0, 255]);
+/// let mut b = a.clone();
+/// assert_eq!(a.mismatch(&b), None);
+/// b.rgb[5] = 254;
+/// assert!(a.mismatch(&b).unwrap().contains("1 of 2 pixels differ"));
+/// let ppm = a.to_ppm();
+/// assert_eq!(Image::from_ppm(&ppm).unwrap(), a);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width * height * 3` bytes: R, G, B per pixel.
+    pub rgb: Vec<u8>,
+}
+
+impl Image {
+    /// An image from its pixels. Panics if `rgb.len() != width * height * 3` (test code).
+    pub fn new(width: usize, height: usize, rgb: Vec<u8>) -> Image {
+        assert_eq!(rgb.len(), width * height * 3, "pixel buffer size");
+        Image { width, height, rgb }
+    }
+
+    /// The pixel at (x, y).
+    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    /// Parses a binary PPM (P6, maxval 255; comments allowed in the header).
+    pub fn from_ppm(data: &[u8]) -> Result<Image> {
+        let mut pos = 0;
+        let mut fields = Vec::new();
+        while fields.len() < 4 {
+            while pos < data.len() && (data[pos].is_ascii_whitespace() || data[pos] == b'#') {
+                if data[pos] == b'#' {
+                    while pos < data.len() && data[pos] != b'\n' {
+                        pos += 1;
+                    }
+                } else {
+                    pos += 1;
+                }
+            }
+            let start = pos;
+            while pos < data.len() && !data[pos].is_ascii_whitespace() {
+                pos += 1;
+            }
+            ensure!(pos > start, "truncated PPM header");
+            fields.push(String::from_utf8_lossy(&data[start..pos]).into_owned());
+        }
+        pos += 1; // the single whitespace byte after maxval
+        ensure!(fields[0] == "P6", "not a binary PPM (magic {:?})", fields[0]);
+        let width: usize = fields[1].parse().context("PPM width")?;
+        let height: usize = fields[2].parse().context("PPM height")?;
+        ensure!(fields[3] == "255", "PPM maxval {} (only 255 supported)", fields[3]);
+        let n = width * height * 3;
+        ensure!(data.len() >= pos + n, "PPM {width}x{height} truncated: {} of {n} pixel bytes", data.len().saturating_sub(pos));
+        Ok(Image::new(width, height, data[pos..pos + n].to_vec()))
+    }
+
+    /// Reads a binary PPM file.
+    pub fn read_ppm(path: &Path) -> Result<Image> {
+        let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Image::from_ppm(&data).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Encodes as binary PPM (P6).
+    pub fn to_ppm(&self) -> Vec<u8> {
+        let mut out = format!("P6\n{} {}\n255\n", self.width, self.height).into_bytes();
+        out.extend_from_slice(&self.rgb);
+        out
+    }
+
+    /// Writes a binary PPM file.
+    pub fn write_ppm(&self, path: &Path) -> Result<()> {
+        fs::write(path, self.to_ppm()).with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// Parses an XWD file as written by `xwd` (format version 7, ZPixmap, TrueColor or
+    /// DirectColor visual, 16/24/32 bits per pixel). The header is big-endian; pixel
+    /// byte order comes from the header.
+    pub fn from_xwd(data: &[u8]) -> Result<Image> {
+        ensure!(data.len() >= 100, "XWD file too short");
+        let h = |i: usize| u32::from_be_bytes([data[i * 4], data[i * 4 + 1], data[i * 4 + 2], data[i * 4 + 3]]);
+        let (header_size, version, format) = (h(0) as usize, h(1), h(2));
+        let (width, height) = (h(4) as usize, h(5) as usize);
+        let (byte_order, bpp, bpl, class) = (h(7), h(11), h(12) as usize, h(13));
+        let masks = [h(14), h(15), h(16)];
+        let ncolors = h(19) as usize;
+        ensure!(version == 7, "XWD version {version} (expected 7)");
+        ensure!(format == 2, "XWD pixmap format {format} (only ZPixmap)");
+        ensure!(class == 4 || class == 5, "XWD visual class {class} (only TrueColor/DirectColor)");
+        let off = header_size + ncolors * 12;
+        let bytes_pp = match bpp {
+            16 => 2,
+            24 => 3,
+            32 => 4,
+            _ => bail!("XWD bits per pixel {bpp} unsupported"),
+        };
+        ensure!(bpl >= width * bytes_pp, "XWD bytes per line {bpl} too small");
+        ensure!(data.len() >= off + bpl * height, "XWD pixel data truncated");
+        let mut rgb = Vec::with_capacity(width * height * 3);
+        for y in 0..height {
+            let row = &data[off + y * bpl..off + y * bpl + width * bytes_pp];
+            for px in row.chunks_exact(bytes_pp) {
+                let v = if byte_order == 0 {
+                    px.iter().rev().fold(0u32, |a, &b| (a << 8) | u32::from(b))
+                } else {
+                    px.iter().fold(0u32, |a, &b| (a << 8) | u32::from(b))
+                };
+                for m in masks {
+                    ensure!(m != 0, "XWD colour mask is zero");
+                    let shift = m.trailing_zeros();
+                    let max = m >> shift;
+                    let c = (v & m) >> shift;
+                    rgb.push(if max == 255 { c as u8 } else { (c * 255 / max) as u8 });
+                }
+            }
+        }
+        Ok(Image::new(width, height, rgb))
+    }
+
+    /// Reads an XWD file.
+    pub fn read_xwd(path: &Path) -> Result<Image> {
+        let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Image::from_xwd(&data).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// The `w`x`h` area at (`x`, `y`); an error if it is not inside the image.
+    pub fn crop(&self, x: usize, y: usize, w: usize, h: usize) -> Result<Image> {
+        ensure!(
+            x + w <= self.width && y + h <= self.height,
+            "crop {w}x{h}+{x}+{y} outside a {}x{} image",
+            self.width,
+            self.height
+        );
+        let mut rgb = Vec::with_capacity(w * h * 3);
+        for row in y..y + h {
+            let i = (row * self.width + x) * 3;
+            rgb.extend_from_slice(&self.rgb[i..i + w * 3]);
+        }
+        Ok(Image::new(w, h, rgb))
+    }
+
+    /// Whether every pixel has the same colour.
+    pub fn is_uniform(&self) -> bool {
+        self.rgb.chunks_exact(3).all(|p| p == &self.rgb[..3])
+    }
+
+    /// `None` if `got` equals `self` exactly; otherwise a one-line description of the
+    /// difference (size, or number of differing pixels, their bounding box and the first one).
+    pub fn mismatch(&self, got: &Image) -> Option<String> {
+        if (self.width, self.height) != (got.width, got.height) {
+            return Some(format!(
+                "size differs: expected {}x{}, got {}x{}",
+                self.width, self.height, got.width, got.height
+            ));
+        }
+        let mut n = 0usize;
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        let mut first = None;
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let (a, b) = (self.pixel(x, y), got.pixel(x, y));
+                if a != b {
+                    n += 1;
+                    x0 = x0.min(x);
+                    y0 = y0.min(y);
+                    x1 = x1.max(x);
+                    y1 = y1.max(y);
+                    first.get_or_insert((x, y, a, b));
+                }
+            }
+        }
+        let (fx, fy, a, b) = first?;
+        Some(format!(
+            "{n} of {} pixels differ, in {x0},{y0}..{x1},{y1}; first at ({fx},{fy}): expected {a:?}, got {b:?}",
+            self.width * self.height
+        ))
+    }
+}

@@ -1,0 +1,43 @@
+//! Client connection errors.
+
+use rfb_proto::SecurityType;
+
+/// Why a client connection failed. Sticky: once a connection has failed, every call
+/// returns the same error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The server sent bytes that break the protocol (malformed, misbehaving,
+    /// incompatible, or over a limit).
+    #[error(transparent)]
+    Protocol(#[from] rfb_proto::Error),
+    /// The server refused the connection before authentication, with this reason.
+    #[error("server refused the connection: {0}")]
+    Refused(String),
+    /// The server rejected our credentials. `reason` is the 3.8 reason string (empty
+    /// for 3.3 and 3.7 servers, which send none).
+    #[error("authentication failed ({security_type}): {reason}")]
+    AuthFailed {
+        /// The security type used.
+        security_type: SecurityType,
+        /// The server's reason, if it gave one.
+        reason: String,
+        /// True when the server said "too many attempts" (status 2).
+        too_many_attempts: bool,
+    },
+    /// The server needs a password and the product declined to give one.
+    #[error("a password is required and none was given")]
+    NoPassword,
+    /// The handshake did not complete before its deadline.
+    #[error("handshake timed out")]
+    HandshakeTimeout,
+    /// The server closed the connection.
+    #[error("connection closed by the server while {0}")]
+    ClosedByPeer(&'static str),
+    /// The product closed the connection.
+    #[error("connection closed by the client: {0}")]
+    ClosedByClient(String),
+    /// The embedding product called a method at the wrong time.
+    #[error("API misuse: {0}")]
+    ApiMisuse(&'static str),
+}

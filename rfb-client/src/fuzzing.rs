@@ -1,0 +1,35 @@
+//! Entry points for cargo-fuzz (not a stable API).
+
+use std::time::{Duration, Instant};
+
+use crate::{ClientConfig, ClientConnection, ClientEvent};
+
+/// Feeds `data` as a server's bytes to a client, in chunks whose size comes from the
+/// first byte, supplying a password when asked. Must never panic.
+pub fn handshake(data: &[u8]) {
+    let (split, data) = match data.split_first() {
+        Some((s, rest)) => (usize::from(*s).max(1), rest),
+        None => return,
+    };
+    let mut config = ClientConfig::default();
+    config.limits.max_cut_text = 1 << 16;
+    let start = Instant::now();
+    let mut conn = ClientConnection::new(config, start);
+    for chunk in data.chunks(split) {
+        if conn.handle_input(chunk).is_err() {
+            break;
+        }
+        while let Some(ev) = conn.poll_event() {
+            if let ClientEvent::PasswordRequested { .. } = ev {
+                let _ = conn.provide_password(Some("secret".into()));
+            }
+        }
+        while conn.poll_transmit().is_some() {}
+    }
+    let _ = conn.handle_timeout(start + Duration::from_secs(60));
+    let _ = conn.handle_eof();
+    assert!(
+        conn.handle_input(b"x").is_err(),
+        "errors must be sticky after EOF"
+    );
+}

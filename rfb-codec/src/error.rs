@@ -1,0 +1,62 @@
+//! Codec errors.
+
+/// An error from an encoder or decoder.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodecError {
+    /// A protocol-level error (malformed header, limit, ...).
+    #[error(transparent)]
+    Proto(#[from] rfb_proto::Error),
+    /// The payload does not follow the encoding's grammar.
+    #[error("malformed {encoding} data: {what}")]
+    Malformed {
+        /// Encoding name.
+        encoding: &'static str,
+        /// What was wrong.
+        what: String,
+    },
+    /// A rectangle (or sub-rectangle) outside the framebuffer or its parent rectangle.
+    #[error("{what} {x},{y} {width}x{height} is outside {bound_width}x{bound_height}")]
+    OutOfBounds {
+        /// What was out of bounds.
+        what: &'static str,
+        /// Left edge.
+        x: u32,
+        /// Top edge.
+        y: u32,
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+        /// Width of the bounding area.
+        bound_width: u32,
+        /// Height of the bounding area.
+        bound_height: u32,
+    },
+    /// A compressed stream inflated to more (or fewer) bytes than the rectangle needs.
+    #[error("{encoding} zlib stream: {what}")]
+    Inflate {
+        /// Encoding name.
+        encoding: &'static str,
+        /// What was wrong.
+        what: String,
+    },
+    /// A length, count or size beyond [`CodecLimits`](crate::CodecLimits).
+    #[error("{what}: {requested} requested, at most {allowed} allowed")]
+    LimitExceeded {
+        /// Which limit.
+        what: &'static str,
+        /// What was asked for.
+        requested: u64,
+        /// What is allowed.
+        allowed: u64,
+    },
+    /// The pixel format cannot be used with this encoding.
+    #[error("{encoding} cannot use this pixel format: {why}")]
+    UnsupportedFormat {
+        /// Encoding name.
+        encoding: &'static str,
+        /// Why.
+        why: &'static str,
+    },
+}
