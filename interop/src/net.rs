@@ -83,7 +83,8 @@ pub fn wait_listening(port: u16, owner: &mut Spawned, timeout: Duration) -> Resu
             return Ok(());
         }
         if !owner.is_running() {
-            bail!("{} exited ({}) before listening on port {port}", owner.name(), owner.status_text());
+            let status = owner.status_text();
+            bail!("{} exited ({status}) before listening on port {port}", owner.name());
         }
         if Instant::now() >= end {
             bail!("{} not listening on port {port} after {timeout:?}", owner.name());

@@ -172,7 +172,8 @@ impl Spawned {
                 return Ok(l);
             }
             if exited {
-                bail!("{} exited ({}) without printing the expected line", self.name, self.status_text());
+                let status = self.status_text();
+                bail!("{} exited ({status}) without printing the expected line", self.name);
             }
             if Instant::now() >= end {
                 bail!("{} printed no expected line within {:?}", self.name, timeout);
@@ -254,6 +255,10 @@ pub struct Finished {
     pub stderr: String,
     /// Wall time from start to exit (or to the kill).
     pub elapsed: Duration,
+    /// File holding the raw stdout (binary output stays exact there).
+    pub stdout_log: PathBuf,
+    /// File holding the raw stderr.
+    pub stderr_log: PathBuf,
 }
 
 impl Finished {
@@ -285,12 +290,15 @@ pub fn run_bounded(name: &str, mut cmd: Command, dir: &Path, timeout: Duration, 
     let status = if timed_out { None } else { p.exit_status() };
     let [out, err] = p.logs();
     drop(p);
+    let read = |p: &Path| fs::read(p).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
     Ok(Finished {
         status,
         timed_out,
-        stdout: fs::read_to_string(&out).unwrap_or_default(),
-        stderr: fs::read_to_string(&err).unwrap_or_default(),
+        stdout: read(&out),
+        stderr: read(&err),
         elapsed,
+        stdout_log: out,
+        stderr_log: err,
     })
 }
 

@@ -33,3 +33,28 @@ pub fn handshake(data: &[u8]) {
         "errors must be sticky after EOF"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            super::handshake(&data);
+        }
+
+        #[test]
+        fn plausible_prefixes_never_panic(
+            split in any::<u8>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..256),
+        ) {
+            // Start from a valid version so the fuzz reaches the later states.
+            let mut data = vec![split];
+            data.extend_from_slice(b"RFB 003.008\n");
+            data.extend_from_slice(&tail);
+            super::handshake(&data);
+        }
+    }
+}

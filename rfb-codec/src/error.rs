@@ -59,4 +59,11 @@ pub enum CodecError {
         /// Why.
         why: &'static str,
     },
+    /// The caller handed an encoder something it cannot encode (a bug in the caller,
+    /// not in the peer): e.g. a CoRRE rectangle wider than 255 pixels.
+    #[error("API misuse: {what}")]
+    ApiMisuse {
+        /// What was wrong.
+        what: String,
+    },
 }

@@ -116,6 +116,18 @@ impl ClientMessage {
 
     pub(crate) fn read(r: &mut Reader<'_>, state: &ClientParseState, limits: &Limits) -> Step<Self> {
         let t = r.u8()?;
+        // Wait for the fixed part at once, so callers can reserve for all of it.
+        let min_len: usize = match t {
+            0 => 20,
+            2 | 255 => 4,
+            3 | 150 => 10,
+            4 | 6 | 251 => 8,
+            5 => 6,
+            248 => 9,
+            250 => 4,
+            _ => 1,
+        };
+        r.need(min_len - 1)?;
         Ok(match t {
             set_pixel_format::MESSAGE_TYPE => {
                 ClientMessage::SetPixelFormat(set_pixel_format::read_body(r)?)

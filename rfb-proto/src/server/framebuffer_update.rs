@@ -69,6 +69,7 @@ impl RectHeader {
     }
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Step<Self> {
+        r.need(Self::LEN)?;
         Ok(RectHeader {
             rect: Rect::read(r)?,
             encoding: Encoding(r.i32()?),

@@ -74,6 +74,16 @@ impl ServerMessage {
 
     pub(crate) fn read(r: &mut Reader<'_>, limits: &Limits) -> Step<Self> {
         let t = r.u8()?;
+        // Wait for the fixed part at once, so callers can reserve for all of it.
+        let min_len: usize = match t {
+            0 | 250 => 4,
+            1 => 6,
+            3 => 8,
+            248 => 9,
+            255 => 2,
+            _ => 1,
+        };
+        r.need(min_len - 1)?;
         Ok(match t {
             FramebufferUpdateHeader::MESSAGE_TYPE => {
                 ServerMessage::FramebufferUpdate(FramebufferUpdateHeader::read_body(r)?)

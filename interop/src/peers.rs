@@ -1,0 +1,302 @@
+//! The real third-party peers: TigerVNC's Xvnc server and vncviewer, and vncsnapshot.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+
+use crate::harness::PeerTest;
+use crate::image::Image;
+use crate::net;
+use crate::process::{Finished, Spawned};
+use crate::x11::XServer;
+
+/// Where the harness's C helpers are built: `target/peers-build/` (next to the profile
+/// directories), found from the running test executable.
+pub fn peers_build_dir() -> PathBuf {
+    // The test executable is target/<profile>/deps/NAME-HASH.
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(target) = exe.parent().and_then(Path::parent).and_then(Path::parent) {
+            return target.join("peers-build");
+        }
+    }
+    repo_root().join("target").join("peers-build")
+}
+
+/// The repository root (the parent of this crate's directory).
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// The LD_PRELOAD shim that captures the exact pixels vncsnapshot hands to libjpeg
+/// (`scripts/peers/src/jpegshim.c`), compiled with gcc if missing or stale.
+pub fn jpegshim() -> Result<PathBuf> {
+    let src = repo_root().join("scripts/peers/src/jpegshim.c");
+    let dir = peers_build_dir();
+    let out = dir.join("jpegshim.so");
+    let fresh = match (fs::metadata(&out).and_then(|m| m.modified()), fs::metadata(&src).and_then(|m| m.modified())) {
+        (Ok(o), Ok(s)) => o >= s,
+        (Ok(_), Err(_)) => true,
+        _ => false,
+    };
+    if fresh {
+        return Ok(out);
+    }
+    fs::create_dir_all(&dir)?;
+    let tmp = dir.join(format!("jpegshim.so.{}", std::process::id()));
+    let st = Command::new("gcc")
+        .args(["-O2", "-Wall", "-shared", "-fPIC", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .arg("-ldl")
+        .status()
+        .context("running gcc (scripts/install-deps.sh installs it)")?;
+    ensure!(st.success(), "gcc failed to build {} ({st}); is libjpeg-dev installed?", src.display());
+    fs::rename(&tmp, &out)?;
+    Ok(out)
+}
+
+/// Writes a classic obfuscated VNC password file for `password` with `tigervncpasswd -f`
+/// (what Xvnc's -rfbauth, vncviewer's -passwd and vncsnapshot's -passwd read).
+pub fn vnc_password_file(cx: &PeerTest, password: &str) -> Result<PathBuf> {
+    let r = cx.run_with_input(
+        "tigervncpasswd",
+        {
+            let mut c = Command::new("tigervncpasswd");
+            c.arg("-f");
+            c
+        },
+        Duration::from_secs(10),
+        Some(format!("{password}\n").as_bytes()),
+    )?;
+    let data = fs::read(&r.stdout_log)?;
+    ensure!(r.code() == Some(0) && data.len() == 8, "tigervncpasswd -f failed ({}): {}", r.describe(), r.stderr.trim());
+    let path = cx.path(&cx.unique("vncpasswd"));
+    fs::write(&path, data)?;
+    Ok(path)
+}
+
+/// Writes `password` as a plain-text file (first line), as our binaries read it.
+pub fn plain_password_file(cx: &PeerTest, password: &str) -> Result<PathBuf> {
+    let path = cx.path(&cx.unique("password.txt"));
+    fs::write(&path, format!("{password}\n"))?;
+    Ok(path)
+}
+
+/// How a server authenticates viewers.
+#[derive(Clone, Debug)]
+pub enum ServerAuth {
+    /// Security type None.
+    None,
+    /// VNC Authentication with this obfuscated password file (see [`vnc_password_file`]).
+    VncAuth(PathBuf),
+}
+
+/// TigerVNC's Xvnc: an X server that is also a VNC server, on 127.0.0.1 only.
+#[derive(Debug)]
+pub struct Xvnc {
+    /// The X server (display and process).
+    pub x: XServer,
+    /// The RFB port it listens on.
+    pub port: u16,
+}
+
+impl Xvnc {
+    /// Starts `Xvnc :N -geometry WxH -depth 24 -rfbport P -interface 127.0.0.1 ...` with the
+    /// given security and desktop name, and waits until the RFB port listens.
+    pub fn start(cx: &PeerTest, width: u32, height: u32, auth: &ServerAuth, desktop: &str) -> Result<Xvnc> {
+        let port = net::free_port()?;
+        let x = XServer::start(cx, "Xvnc", |d| {
+            let mut a: Vec<String> = vec![
+                d.into(),
+                "-geometry".into(),
+                format!("{width}x{height}"),
+                "-depth".into(),
+                "24".into(),
+                "-rfbport".into(),
+                port.to_string(),
+                "-interface".into(),
+                "127.0.0.1".into(),
+                "-nolisten".into(),
+                "tcp".into(),
+                "-noreset".into(),
+                "-desktop".into(),
+                desktop.into(),
+                "-AlwaysShared".into(),
+                "-AcceptSetDesktopSize=0".into(),
+                "-AcceptCutText=0".into(),
+                "-SendCutText=0".into(),
+                "-Log".into(),
+                "*:stderr:30".into(),
+                "-SecurityTypes".into(),
+            ];
+            match auth {
+                ServerAuth::None => a.push("None".into()),
+                ServerAuth::VncAuth(f) => {
+                    a.push("VncAuth".into());
+                    a.push("-rfbauth".into());
+                    a.push(f.display().to_string());
+                }
+            }
+            a
+        })?;
+        let mut x = x;
+        net::wait_listening(port, &mut x.process, Duration::from_secs(10))?;
+        Ok(Xvnc { x, port })
+    }
+
+    /// Paints a deterministic, non-uniform desktop (xsetroot's 16x16 plaid in two colours)
+    /// with an invisible root cursor, and returns the screen once it has settled.
+    pub fn paint_test_desktop(&self, cx: &PeerTest) -> Result<Image> {
+        let blank = cx.path("blank.xbm");
+        let zeros = vec!["0x00"; 32].join(",");
+        fs::write(
+            &blank,
+            format!("#define b_width 16\n#define b_height 16\nstatic unsigned char b_bits[] = {{\n{zeros}}};\n"),
+        )?;
+        let b = blank.display().to_string();
+        self.x
+            .run_client(cx, "xsetroot", &["-mod", "16", "16", "-fg", "#ff8000", "-bg", "#204060", "-cursor", &b, &b])?;
+        let shot = self.x.settled_screenshot(cx, Duration::from_secs(10))?;
+        ensure!(!shot.is_uniform(), "xsetroot -mod left a uniform screen");
+        Ok(shot)
+    }
+}
+
+/// What a vncsnapshot run produced.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// The vncsnapshot process's outcome.
+    pub run: Finished,
+    /// The exact framebuffer it decoded (from the libjpeg shim), if it got that far.
+    pub image: Option<Image>,
+}
+
+/// Runs vncsnapshot 1.2a (an RFB 3.3 client) against 127.0.0.1:`port` (display = port - 5900),
+/// asking for `encodings` (e.g. "raw", "hextile"), with an optional obfuscated password file.
+/// The exact pixels come from the libjpeg shim (vncsnapshot itself only writes JPEG).
+pub fn vncsnapshot(cx: &PeerTest, port: u16, password_file: Option<&Path>, encodings: &str) -> Result<Snapshot> {
+    ensure!(port >= 5900, "vncsnapshot can only reach ports >= 5900");
+    let shim = jpegshim()?;
+    let tag = cx.unique("vncsnapshot");
+    let ppm = cx.path(&format!("{tag}.ppm"));
+    let mut c = Command::new("vncsnapshot");
+    c.args(["-quiet", "-allowblank", "-nojpeg", "-encodings", encodings]);
+    if let Some(f) = password_file {
+        c.arg("-passwd").arg(f);
+    }
+    c.arg(format!("127.0.0.1:{}", port - 5900));
+    c.arg(cx.path(&format!("{tag}.jpg")));
+    c.env("LD_PRELOAD", &shim).env("JPEGSHIM_PPM", &ppm).env_remove("DISPLAY");
+    let run = cx.run("vncsnapshot", c, Duration::from_secs(30))?;
+    let image = if run.code() == Some(0) && ppm.exists() { Some(Image::read_ppm(&ppm)?) } else { None };
+    Ok(Snapshot { run, image })
+}
+
+/// TigerVNC's vncviewer in a private Xvfb, connected to 127.0.0.1::`port`.
+/// Fields drop in order: the viewer first, then its X server.
+#[derive(Debug)]
+pub struct Viewer {
+    /// The vncviewer process.
+    pub viewer: Spawned,
+    /// The Xvfb it shows its window on.
+    pub xvfb: XServer,
+}
+
+impl Viewer {
+    /// Starts Xvfb (1024x768, 24 bit) and vncviewer on it: view-only, shared, full colour,
+    /// Raw preferred, no F8 menu key, no remote resize, no dialogs, no clipboard; with an
+    /// optional obfuscated password file. The pointer is parked in the screen's corner.
+    pub fn start(cx: &PeerTest, port: u16, password_file: Option<&Path>) -> Result<Viewer> {
+        let xvfb = XServer::start(cx, "Xvfb", |d| {
+            let mut a = vec![d.to_string()];
+            a.extend(["-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset", "-br"].map(String::from));
+            a
+        })?;
+        let _ = xvfb.run_client(cx, "xdotool", &["mousemove", "1023", "767"]);
+        let home = cx.path("viewer-home");
+        fs::create_dir_all(&home)?;
+        let mut c = xvfb.command("vncviewer");
+        c.env("HOME", &home);
+        c.args([
+            "-ViewOnly",
+            "-Shared",
+            "-RemoteResize=0",
+            "-ReconnectOnError=0",
+            "-AlertOnFatalError=0",
+            "-FullScreen=0",
+            "-MenuKey=",
+            "-DotWhenNoCursor=0",
+            "-AcceptClipboard=0",
+            "-SendClipboard=0",
+            "-SendPrimary=0",
+            "-AutoSelect=0",
+            "-FullColor",
+            "-PreferredEncoding",
+            "Raw",
+            "-NoJPEG",
+            "-Log",
+            "*:stderr:30",
+        ]);
+        if let Some(f) = password_file {
+            c.arg("-passwd").arg(f);
+        }
+        c.arg(format!("127.0.0.1::{port}"));
+        let viewer = cx.spawn("vncviewer", c, false)?;
+        Ok(Viewer { viewer, xvfb })
+    }
+
+    /// Waits (at most `timeout`) for the viewer's window and returns its contents once three
+    /// captures 500 ms apart are identical and the window has been up for 1.5 s.
+    pub fn capture_stable(&mut self, cx: &PeerTest, timeout: Duration) -> Result<Image> {
+        let end = Instant::now() + timeout;
+        let mut window: Option<(String, Instant)> = None;
+        let mut prev: Option<Image> = None;
+        let mut same = 0;
+        while Instant::now() < end {
+            thread::sleep(Duration::from_millis(500));
+            if !self.viewer.is_running() {
+                bail!("vncviewer exited ({}) before showing a stable picture", self.viewer.status_text());
+            }
+            let (win, since) = match &window {
+                Some(w) => w.clone(),
+                None => {
+                    let out = self
+                        .xvfb
+                        .run_client(cx, "xdotool", &["search", "--onlyvisible", "--class", "TigerVNC"])
+                        .unwrap_or_default();
+                    match out.lines().last() {
+                        Some(id) if !id.trim().is_empty() => {
+                            window = Some((id.trim().to_owned(), Instant::now()));
+                            continue;
+                        }
+                        _ => continue,
+                    }
+                }
+            };
+            let Ok(img) = self.xvfb.window_shot(cx, &win) else {
+                window = None;
+                continue;
+            };
+            if prev.as_ref() == Some(&img) {
+                same += 1;
+            } else {
+                same = 0;
+            }
+            prev = Some(img);
+            if same >= 2 && since.elapsed() >= Duration::from_millis(1500) {
+                if let Some(img) = prev {
+                    return Ok(img);
+                }
+            }
+        }
+        if window.is_none() {
+            bail!("vncviewer window never appeared within {timeout:?}");
+        }
+        bail!("vncviewer picture never became stable within {timeout:?}")
+    }
+}
