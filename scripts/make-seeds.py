@@ -10,9 +10,11 @@ so the fuzzers start from inputs that reach deep into each parser.  Standard lib
 
 Targets and what their input is:
   proto_client_stream       client->server messages of the normal phase, back to back
-  proto_server_stream       server->client messages of the normal phase (pixel format RGB888, 32 bpp)
-  proto_extended_clipboard  Extended Clipboard: the extended body (flags + data), and whole
-                            Client/ServerCutText messages with a negative length
+  proto_server_stream       server->client messages of the normal phase. The fuzz function also
+                            reads byte 0 as a split point and byte 1 % 3 as the pixel format
+                            (2 = RGB888), so updates here carry padding byte 2: RGB888, 32 bpp
+  proto_extended_clipboard  Extended Clipboard: the extended body (flags + data); and, read as
+                            a formats U16 + an inflated provide stream, the (size, data) pairs
   server_handshake          one byte N (bytes are fed N at a time; 0 counts as 1), then the
                             bytes a client sends from the version string to ClientInit
   client_handshake          one byte N as above, then the bytes a server sends from the
@@ -98,8 +100,9 @@ def rect(x, y, w, h, enc, payload=b""):
     return u16(x) + u16(y) + u16(w) + u16(h) + s32(enc) + payload
 
 
-def fb_update(rects):
-    return u8(0) + b"\0" + u16(len(rects)) + b"".join(rects)
+def fb_update(rects, padding=2):
+    """FramebufferUpdate; the padding byte is 2 so the fuzz function picks RGB888."""
+    return u8(0) + u8(padding) + u16(len(rects)) + b"".join(rects)
 
 
 def raw_rgb888(pixels):
@@ -138,11 +141,6 @@ def ext_provide(items):
         flags |= bit
         stream += u32(len(data)) + data
     return u32(flags) + zlib.compress(stream)
-
-
-def ext_message(msg_type, body):
-    """Whole ClientCutText (6) / ServerCutText (3) whose S32 length is -len(body)."""
-    return u8(msg_type) + b"\0" * 3 + s32(-len(body)) + body
 
 
 # ------------------------------------------------------------------ handshake
@@ -221,10 +219,8 @@ def seeds():
     e["body-notify-text-html"] = u32(CB_NOTIFY | CB_TEXT | CB_HTML)
     e["body-provide-text"] = provide
     e["body-provide-text-html"] = ext_provide([(CB_TEXT, b"hi\0"), (CB_HTML, b"<b>hi</b>\0")])
-    e["client-msg-caps"] = ext_message(6, caps)
-    e["client-msg-provide"] = ext_message(6, provide)
-    e["server-msg-caps"] = ext_message(3, caps)
-    e["server-msg-notify"] = ext_message(3, u32(CB_NOTIFY | CB_TEXT))
+    e["inflated-provide-text"] = u16(CB_TEXT) + u32(6) + b"hello\0"
+    e["inflated-provide-text-rtf"] = u16(CB_TEXT | CB_RTF) + u32(3) + b"hi\0" + u32(9) + b"{\\rtf1 }\0"
     s["proto_extended_clipboard"] = e
     # ---- server_handshake: what a client sends
     h = {}

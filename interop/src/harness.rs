@@ -90,7 +90,11 @@ impl PeerTest {
     fn dump_logs(&self) {
         let mut err = std::io::stderr().lock();
         for path in self.logs.borrow().iter() {
-            let text = fs::read(path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+            let bytes = fs::read(path).unwrap_or_default();
+            if bytes.is_empty() || bytes.contains(&0) {
+                continue; // nothing printed, or binary output (screenshots, password files)
+            }
+            let text = String::from_utf8_lossy(&bytes);
             let lines: Vec<&str> = text.lines().collect();
             let shown = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
             let _ = writeln!(err, "----- {} ({} lines, last {}) -----", path.display(), lines.len(), shown.len());

@@ -23,6 +23,7 @@ mod address;
 mod config;
 mod connection;
 mod error;
+mod framebuffer;
 pub mod security;
 
 #[cfg(any(test, feature = "fuzzing"))]
@@ -33,3 +34,4 @@ pub use address::{AddressError, VncAddress, DEFAULT_PORT};
 pub use config::ClientConfig;
 pub use connection::{ClientConnection, ClientEvent};
 pub use error::ClientError;
+pub use framebuffer::{CodecFramer, FramebufferChange, RemoteFramebuffer, DECODABLE_ENCODINGS};

@@ -39,6 +39,8 @@ pub mod fuzzing_zlib;
 
 pub use error::CodecError;
 pub use framebuffer::{Framebuffer, PixelView};
+pub use pixel::{ColourPreset, Palette, Translator};
+pub use region::Region;
 pub use rfb_proto::{PixelFormat, Rect};
 
 use bytes::BytesMut;

@@ -832,3 +832,48 @@ impl RectDecoder for ZrleDecoder {
         reader.finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Framebuffer;
+
+    /// The sub-encoding byte the encoder picks for one 16x16 tile of `seeds`, and for the
+    /// same tile again right after it (TRLE palette reuse).
+    fn chosen(seed: impl Fn(usize) -> u32) -> (u8, u8) {
+        let fmt = PixelFormat::RGB888;
+        let mut fb = Framebuffer::new(32, 16, fmt);
+        let mut data = Vec::new();
+        for y in 0..16 {
+            for x in 0..32 {
+                let v = seed(y * 16 + x % 16) & 0x00ff_ffff;
+                data.extend(v.to_le_bytes());
+            }
+        }
+        let r = fb.rect();
+        fb.put_pixels(r, &data).unwrap();
+        let view = fb.view(r).unwrap();
+        let cp = Cpixel::new(&fmt, "test").unwrap();
+        let mut enc = TileEncoder::new();
+        enc.start_rect();
+        let mut first = Vec::new();
+        enc.encode_tile(&cp, &view, Rect::new(0, 0, 16, 16), true, &mut first);
+        let mut second = Vec::new();
+        enc.encode_tile(&cp, &view, Rect::new(16, 0, 16, 16), true, &mut second);
+        (first[0], second[0])
+    }
+
+    #[test]
+    fn encoder_picks_each_sub_encoding() {
+        // Solid.
+        assert_eq!(chosen(|_| 7), (1, 1));
+        // Two colours alternating: packed palette, then the same palette reused.
+        assert_eq!(chosen(|i| (i % 2) as u32), (2, 127));
+        // Two long runs: plain RLE (cheaper than a palette).
+        assert_eq!(chosen(|i| u32::from(i >= 128)), (128, 128));
+        // 20 colours in runs of 4: palette RLE, then reused with 129.
+        assert_eq!(chosen(|i| ((i / 4) % 20) as u32 * 1000), (148, 129));
+        // Noise: raw.
+        assert_eq!(chosen(|i| (i as u32).wrapping_mul(0x9e37_79b1) >> 8), (0, 0));
+    }
+}

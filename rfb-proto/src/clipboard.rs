@@ -81,7 +81,9 @@ impl Formats {
 
     /// The formats in ascending bit order (the order of sizes and data on the wire).
     pub fn iter(self) -> impl Iterator<Item = Format> {
-        (0..16u8).filter(move |b| self.0 & (1 << b) != 0).map(Format)
+        (0..16u8)
+            .filter(move |b| self.0 & (1 << b) != 0)
+            .map(Format)
     }
 }
 
@@ -179,7 +181,11 @@ impl ExtendedClipboard {
     /// match its formats exactly; Request, Peek and Notify carry nothing after the
     /// flags; a message other than Caps has exactly one action bit.
     pub fn decode(body: &[u8], limits: &Limits) -> Result<ExtendedClipboard, Error> {
-        LimitExceeded::check(Limit::CutText, body.len() as u64, limits.max_cut_text.into())?;
+        LimitExceeded::check(
+            Limit::CutText,
+            body.len() as u64,
+            limits.max_cut_text.into(),
+        )?;
         if body.len() < 4 {
             return Err(Malformed::ExtendedClipboard("message shorter than its flags").into());
         }
@@ -189,13 +195,19 @@ impl ExtendedClipboard {
         let actions = Actions((flags >> 24) as u8);
         if flags & CAPS_BIT != 0 {
             if rest.len() != formats.len() * 4 {
-                return Err(Malformed::ExtendedClipboard("caps sizes do not match the formats").into());
+                return Err(
+                    Malformed::ExtendedClipboard("caps sizes do not match the formats").into(),
+                );
             }
             let max_sizes = rest
                 .chunks_exact(4)
                 .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            return Ok(ExtendedClipboard::Caps { formats, actions, max_sizes });
+            return Ok(ExtendedClipboard::Caps {
+                formats,
+                actions,
+                max_sizes,
+            });
         }
         if actions.0.count_ones() != 1 {
             return Err(Malformed::ExtendedClipboard("not exactly one action").into());
@@ -204,7 +216,9 @@ impl ExtendedClipboard {
             if rest.is_empty() {
                 Ok(m)
             } else {
-                Err(Error::from(Malformed::ExtendedClipboard("unexpected data after the flags")))
+                Err(Error::from(Malformed::ExtendedClipboard(
+                    "unexpected data after the flags",
+                )))
             }
         };
         match actions {
@@ -222,7 +236,9 @@ impl ExtendedClipboard {
     /// The flags word this message is sent with.
     pub fn flags(&self) -> u32 {
         let (formats, actions) = match self {
-            ExtendedClipboard::Caps { formats, actions, .. } => (*formats, Actions(actions.0 | 1)),
+            ExtendedClipboard::Caps {
+                formats, actions, ..
+            } => (*formats, Actions(actions.0 | 1)),
             ExtendedClipboard::Request(f) => (*f, Actions::REQUEST),
             ExtendedClipboard::Peek => (Formats(0), Actions::PEEK),
             ExtendedClipboard::Notify(f) => (*f, Actions::NOTIFY),
@@ -246,7 +262,9 @@ impl ExtendedClipboard {
     pub fn encode(&self, out: &mut impl BufMut) {
         out.put_u32(self.flags());
         match self {
-            ExtendedClipboard::Caps { formats, max_sizes, .. } => {
+            ExtendedClipboard::Caps {
+                formats, max_sizes, ..
+            } => {
                 for i in 0..formats.len() {
                     out.put_u32(max_sizes.get(i).copied().unwrap_or(0));
                 }

@@ -82,6 +82,14 @@ pub enum Malformed {
         /// Framebuffer height.
         fb_height: u16,
     },
+    /// A rectangle payload that its encoding's decoder rejected while framing it.
+    #[error("{} rectangle payload: {detail}", crate::Encoding(*encoding))]
+    RectPayload {
+        /// The encoding number.
+        encoding: i32,
+        /// What the decoder found wrong.
+        detail: String,
+    },
     /// A ServerInit or ExtendedDesktopSize with a zero width or height.
     #[error("framebuffer size {0}x{1} is empty")]
     EmptyFramebuffer(u16, u16),

@@ -4,8 +4,8 @@
 //! does not give the same message back, or two ways of feeding the same bytes giving
 //! different results).
 
-use crate::clipboard::{encode_provide_payload, parse_provide_payload, ExtendedClipboard, Formats};
 use crate::client::{ClientMessage, ClientParseState};
+use crate::clipboard::{encode_provide_payload, parse_provide_payload, ExtendedClipboard, Formats};
 use crate::stream::{BasicFramer, OwnedServerItem, ServerStream};
 use crate::{Error, Limits, PixelFormat, Progress};
 
@@ -29,9 +29,13 @@ fn fuzz_limits() -> Limits {
 pub fn client_stream(data: &[u8]) {
     let limits = fuzz_limits();
     for extended_mouse_buttons in [false, true] {
-        let state = ClientParseState { extended_mouse_buttons };
+        let state = ClientParseState {
+            extended_mouse_buttons,
+        };
         let mut pos = 0;
-        while let Ok(Progress::Done { item, consumed }) = ClientMessage::decode(&data[pos..], &state, &limits) {
+        while let Ok(Progress::Done { item, consumed }) =
+            ClientMessage::decode(&data[pos..], &state, &limits)
+        {
             assert!(consumed > 0 && consumed <= data.len() - pos);
             pos += consumed;
             let mut wire = Vec::new();
@@ -52,6 +56,10 @@ pub fn client_stream(data: &[u8]) {
 /// Walks the data with a [`ServerStream`] and [`BasicFramer`], whole and split in two
 /// at `data[0]`, and checks both give the same items and the same error; re-encodes
 /// each non-update message and decodes it again.
+///
+/// The pixel format is chosen by `data[1] % 3`: RGB332, RGB565 or RGB888. (In a stream
+/// that starts with a FramebufferUpdate, `data[0]` is its type 0 and `data[1]` its
+/// padding byte, so seeds can pick the format freely.)
 pub fn server_stream(data: &[u8]) {
     let limits = fuzz_limits();
     let pf = match data.get(1).map(|b| b % 3) {
@@ -106,7 +114,11 @@ fn walk(
                     pos += consumed;
                 }
                 Ok(Progress::NeedMore { at_least }) => {
-                    assert!(at_least > end - pos, "NeedMore {at_least} with {} bytes", end - pos);
+                    assert!(
+                        at_least > end - pos,
+                        "NeedMore {at_least} with {} bytes",
+                        end - pos
+                    );
                     break;
                 }
                 Err(e) => return (items, pos, Some(e)),
@@ -154,6 +166,27 @@ mod tests {
             client_stream(data);
             server_stream(data);
             extended_clipboard(data);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hooks_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            client_stream(&data);
+            server_stream(&data);
+            extended_clipboard(&data);
+        }
+
+        #[test]
+        fn hooks_on_plausible_streams(
+            data in proptest::collection::vec(
+                proptest::sample::select(vec![0u8, 1, 2, 3, 4, 5, 6, 8, 0x10, 0x80, 150, 248, 250, 251, 255]),
+                0..400,
+            )
+        ) {
+            client_stream(&data);
+            server_stream(&data);
+            extended_clipboard(&data);
         }
     }
 }

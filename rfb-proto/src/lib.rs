@@ -30,7 +30,6 @@
 
 pub mod client;
 pub mod clipboard;
-#[cfg(feature = "tokio-codec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-codec")))]
 pub mod codec;
 pub mod cut_text;
@@ -63,12 +62,12 @@ pub use limits::{Limit, Limits};
 pub use pixel_format::{PixelFormat, PixelFormatError};
 pub use rect::Rect;
 pub use screen::Screen;
-pub use server::{FramebufferUpdateHeader, RectHeader, ServerMessage};
-pub use stream::{BasicFramer, OwnedServerItem, PayloadFramer, ServerItem, ServerStream};
 pub use security::{
     vnc_auth_response, vnc_auth_verify, SecurityChoice, SecurityOffer, SecurityResult,
     SecurityType, VNC_AUTH_CHALLENGE_LEN,
 };
+pub use server::{FramebufferUpdateHeader, RectHeader, ServerMessage};
+pub use stream::{BasicFramer, OwnedServerItem, PayloadFramer, ServerItem, ServerStream};
 pub use text::{decode_text, encode_latin1};
 pub use version::{ProtocolVersion, VersionString};
 pub use wire::Progress;

@@ -47,13 +47,25 @@ pub trait PayloadFramer {
 }
 
 impl<F: PayloadFramer + ?Sized> PayloadFramer for &mut F {
-    fn frame(&mut self, h: &RectHeader, pf: &PixelFormat, buf: &[u8], l: &Limits) -> Result<Progress<()>, Error> {
+    fn frame(
+        &mut self,
+        h: &RectHeader,
+        pf: &PixelFormat,
+        buf: &[u8],
+        l: &Limits,
+    ) -> Result<Progress<()>, Error> {
         (**self).frame(h, pf, buf, l)
     }
 }
 
 impl<F: PayloadFramer + ?Sized> PayloadFramer for Box<F> {
-    fn frame(&mut self, h: &RectHeader, pf: &PixelFormat, buf: &[u8], l: &Limits) -> Result<Progress<()>, Error> {
+    fn frame(
+        &mut self,
+        h: &RectHeader,
+        pf: &PixelFormat,
+        buf: &[u8],
+        l: &Limits,
+    ) -> Result<Progress<()>, Error> {
         (**self).frame(h, pf, buf, l)
     }
 }
@@ -80,8 +92,10 @@ impl<F: PayloadFramer + ?Sized> PayloadFramer for Box<F> {
 /// | VMware display mode change | 16 (a PIXEL_FORMAT) |
 ///
 /// Rectangles wider or taller than [`Limits::max_framebuffer_width`] /
-/// [`Limits::max_framebuffer_height`] are refused with [`Error::LimitExceeded`] before
-/// their payload is waited for; every product is computed in checked `u64`. Any other
+/// [`Limits::max_framebuffer_height`], and pixel payloads (Raw, the cursors) longer
+/// than a whole framebuffer of that size at 4 bytes per pixel, are refused with
+/// [`Error::LimitExceeded`] before their payload is waited for; every product is
+/// computed in checked `u64`. Any other
 /// encoding (and Cursor With Alpha with a non-Raw inner encoding) is
 /// [`Incompatible::Encoding`].
 ///
@@ -101,10 +115,22 @@ pub struct BasicFramer;
 fn fixed(n: u64, buf: &[u8]) -> Result<Progress<()>, Error> {
     let n = usize::try_from(n).map_err(|_| too_big(n))?;
     Ok(if buf.len() >= n {
-        Progress::Done { item: (), consumed: n }
+        Progress::Done {
+            item: (),
+            consumed: n,
+        }
     } else {
         Progress::NeedMore { at_least: n }
     })
+}
+
+/// `fixed` for payloads made of pixels: also refuses more than a full framebuffer of
+/// 32-bit pixels at the configured maximum size.
+fn pixel_payload(n: u64, buf: &[u8], limits: &Limits) -> Result<Progress<()>, Error> {
+    let allowed =
+        u64::from(limits.max_framebuffer_width) * u64::from(limits.max_framebuffer_height) * 4;
+    LimitExceeded::check(Limit::Other("rectangle payload size"), n, allowed)?;
+    fixed(n, buf)
 }
 
 fn too_big(n: u64) -> Error {
@@ -119,8 +145,16 @@ fn too_big(n: u64) -> Error {
 /// Checks the rectangle's size against the framebuffer limits.
 fn check_size(h: &RectHeader, limits: &Limits) -> Result<(u64, u64), Error> {
     let (w, hh) = (h.rect.width, h.rect.height);
-    LimitExceeded::check(Limit::FramebufferWidth, w.into(), limits.max_framebuffer_width.into())?;
-    LimitExceeded::check(Limit::FramebufferHeight, hh.into(), limits.max_framebuffer_height.into())?;
+    LimitExceeded::check(
+        Limit::FramebufferWidth,
+        w.into(),
+        limits.max_framebuffer_width.into(),
+    )?;
+    LimitExceeded::check(
+        Limit::FramebufferHeight,
+        hh.into(),
+        limits.max_framebuffer_height.into(),
+    )?;
     Ok((w.into(), hh.into()))
 }
 
@@ -133,7 +167,9 @@ fn pixels(w: u64, h: u64, bytes: u64) -> Result<u64, Error> {
 
 /// ⌈width / 8⌉ × height: a 1-bit mask with byte-padded rows.
 fn mask_len(w: u64, h: u64) -> Result<u64, Error> {
-    w.div_ceil(8).checked_mul(h).ok_or_else(|| too_big(u64::MAX))
+    w.div_ceil(8)
+        .checked_mul(h)
+        .ok_or_else(|| too_big(u64::MAX))
 }
 
 fn sum(a: u64, b: u64) -> Result<u64, Error> {
@@ -153,7 +189,7 @@ impl PayloadFramer for BasicFramer {
         match e {
             Encoding::RAW => {
                 let (w, h) = check_size(header, limits)?;
-                fixed(pixels(w, h, bpp)?, buf)
+                pixel_payload(pixels(w, h, bpp)?, buf, limits)
             }
             Encoding::COPY_RECT => fixed(4, buf),
             Encoding::DESKTOP_SIZE
@@ -181,14 +217,14 @@ impl PayloadFramer for BasicFramer {
             }
             Encoding::CURSOR => {
                 let (w, h) = check_size(header, limits)?;
-                fixed(sum(pixels(w, h, bpp)?, mask_len(w, h)?)?, buf)
+                pixel_payload(sum(pixels(w, h, bpp)?, mask_len(w, h)?)?, buf, limits)
             }
             Encoding::X_CURSOR => {
                 let (w, h) = check_size(header, limits)?;
                 if w == 0 || h == 0 {
                     return fixed(0, buf);
                 }
-                fixed(sum(6, 2 * mask_len(w, h)?)?, buf)
+                pixel_payload(sum(6, 2 * mask_len(w, h)?)?, buf, limits)
             }
             Encoding::CURSOR_WITH_ALPHA => {
                 let (w, h) = check_size(header, limits)?;
@@ -199,7 +235,7 @@ impl PayloadFramer for BasicFramer {
                 if inner != Encoding::RAW {
                     return Err(Incompatible::Encoding(inner.0).into());
                 }
-                fixed(sum(4, pixels(w, h, 4)?)?, buf)
+                pixel_payload(sum(4, pixels(w, h, 4)?)?, buf, limits)
             }
             Encoding::QEMU_LED_STATE => fixed(1, buf),
             Encoding::VMWARE_CURSOR => {
@@ -218,7 +254,7 @@ impl PayloadFramer for BasicFramer {
                         .into())
                     }
                 };
-                fixed(sum(2, body)?, buf)
+                pixel_payload(sum(2, body)?, buf, limits)
             }
             Encoding::VMWARE_CURSOR_STATE | Encoding::VMWARE_VM_STATE => fixed(2, buf),
             Encoding::VMWARE_KEY_REPEAT => fixed(10, buf),
@@ -230,6 +266,17 @@ impl PayloadFramer for BasicFramer {
 }
 
 /// One step of the server's stream, borrowing rectangle payloads from the input.
+///
+/// ```
+/// use rfb_proto::stream::{BasicFramer, ServerItem, ServerStream};
+/// use rfb_proto::{Encoding, PixelFormat, Progress};
+/// let mut s = ServerStream::new(PixelFormat::RGB888, Default::default());
+/// let wire = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 7, 0, 8];
+/// s.next(&wire, &mut BasicFramer).unwrap();
+/// let Progress::Done { item: ServerItem::Rect { header, payload }, consumed } =
+///     s.next(&wire[4..], &mut BasicFramer).unwrap() else { panic!() };
+/// assert_eq!((header.encoding, payload, consumed), (Encoding::COPY_RECT, &[0, 7, 0, 8][..], 16));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerItem<'a> {
     /// A message other than FramebufferUpdate.
@@ -308,7 +355,9 @@ impl OwnedServerItem {
     pub fn encode(&self, out: &mut impl BufMut) {
         match self {
             OwnedServerItem::Message(m) => m.encode(out),
-            OwnedServerItem::UpdateStart { rects } => FramebufferUpdateHeader { rects: *rects }.encode(out),
+            OwnedServerItem::UpdateStart { rects } => {
+                FramebufferUpdateHeader { rects: *rects }.encode(out)
+            }
             OwnedServerItem::Rect { header, payload } => {
                 header.encode(out);
                 out.put_slice(payload);

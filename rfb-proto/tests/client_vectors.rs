@@ -7,7 +7,8 @@ use rfb_proto::client::{
 };
 use rfb_proto::clipboard::{ExtendedClipboard, Formats};
 use rfb_proto::{
-    CutText, Encoding, Error, Fence, Incompatible, Limits, Malformed, PixelFormat, Progress, Rect, Screen,
+    CutText, Encoding, Error, Fence, Incompatible, Limits, Malformed, PixelFormat, Progress, Rect,
+    Screen,
 };
 
 const PLAIN: ClientParseState = ClientParseState {
@@ -39,7 +40,10 @@ fn check(wire: &[u8], state: &ClientParseState, expected: ClientMessage) {
     let mut longer = wire.to_vec();
     longer.extend_from_slice(&[4, 1]);
     assert_eq!(
-        ClientMessage::decode(&longer, state, &limits).unwrap().done().map(|(_, n)| n),
+        ClientMessage::decode(&longer, state, &limits)
+            .unwrap()
+            .done()
+            .map(|(_, n)| n),
         Some(wire.len())
     );
     let mut out = Vec::new();
@@ -51,10 +55,18 @@ fn check(wire: &[u8], state: &ClientParseState, expected: ClientMessage) {
 fn set_pixel_format() {
     // 0, 3 padding, PIXEL_FORMAT: bpp 32, depth 24, little-endian, true colour,
     // maxima 255, shifts 16/8/0, 3 padding.
-    let wire = [0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0];
-    check(&wire, &PLAIN, ClientMessage::SetPixelFormat(PixelFormat::RGB888));
+    let wire = [
+        0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0,
+    ];
+    check(
+        &wire,
+        &PLAIN,
+        ClientMessage::SetPixelFormat(PixelFormat::RGB888),
+    );
     // 16-bit 5-6-5 big-endian.
-    let wire = [0, 0, 0, 0, 16, 16, 1, 1, 0, 31, 0, 63, 0, 31, 11, 5, 0, 0, 0, 0];
+    let wire = [
+        0, 0, 0, 0, 16, 16, 1, 1, 0, 31, 0, 63, 0, 31, 11, 5, 0, 0, 0, 0,
+    ];
     let pf = PixelFormat {
         big_endian: true,
         ..PixelFormat::RGB565
@@ -64,7 +76,9 @@ fn set_pixel_format() {
 
 #[test]
 fn set_pixel_format_rejects_invalid_format() {
-    let wire = [0, 0, 0, 0, 24, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0];
+    let wire = [
+        0, 0, 0, 0, 24, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0,
+    ];
     assert!(matches!(
         ClientMessage::decode(&wire, &PLAIN, &Limits::default()),
         Err(Error::Malformed(Malformed::PixelFormat(_)))
@@ -78,7 +92,11 @@ fn set_encodings() {
     check(
         &wire,
         &PLAIN,
-        ClientMessage::SetEncodings(vec![Encoding::RAW, Encoding::COPY_RECT, Encoding::DESKTOP_SIZE]),
+        ClientMessage::SetEncodings(vec![
+            Encoding::RAW,
+            Encoding::COPY_RECT,
+            Encoding::DESKTOP_SIZE,
+        ]),
     );
     check(&[2, 0, 0, 0], &PLAIN, ClientMessage::SetEncodings(vec![]));
 }
@@ -102,7 +120,10 @@ fn key_event() {
     check(
         &[4, 1, 0, 0, 0, 0, 0, 0x61],
         &PLAIN,
-        ClientMessage::KeyEvent(KeyEvent { down: true, keysym: 0x61 }),
+        ClientMessage::KeyEvent(KeyEvent {
+            down: true,
+            keysym: 0x61,
+        }),
     );
     // Return released.
     check(
@@ -121,7 +142,13 @@ fn key_event_nonzero_down_flag_means_down() {
         .unwrap()
         .done()
         .unwrap();
-    assert_eq!(m, ClientMessage::KeyEvent(KeyEvent { down: true, keysym: 0x61 }));
+    assert_eq!(
+        m,
+        ClientMessage::KeyEvent(KeyEvent {
+            down: true,
+            keysym: 0x61
+        })
+    );
 }
 
 #[test]
@@ -189,7 +216,11 @@ fn client_cut_text_classic() {
         &PLAIN,
         ClientMessage::ClientCutText(CutText::Latin1(bytes::Bytes::from_static(b"hello"))),
     );
-    check(&[6, 0, 0, 0, 0, 0, 0, 0], &PLAIN, ClientMessage::ClientCutText(CutText::Latin1(Default::default())));
+    check(
+        &[6, 0, 0, 0, 0, 0, 0, 0],
+        &PLAIN,
+        ClientMessage::ClientCutText(CutText::Latin1(Default::default())),
+    );
 }
 
 #[test]
@@ -228,12 +259,18 @@ fn client_fence() {
     check(
         &[248, 0, 0, 0, 0x80, 0, 0, 4, 2, 0xaa, 0xbb],
         &PLAIN,
-        ClientMessage::Fence(Fence::new(Fence::REQUEST | Fence::SYNC_NEXT, vec![0xaa, 0xbb]).unwrap()),
+        ClientMessage::Fence(
+            Fence::new(Fence::REQUEST | Fence::SYNC_NEXT, vec![0xaa, 0xbb]).unwrap(),
+        ),
     );
     // Largest allowed payload.
     let mut wire = vec![248, 0, 0, 0, 0, 0, 0, 1, 64];
     wire.extend_from_slice(&[7; 64]);
-    check(&wire, &PLAIN, ClientMessage::Fence(Fence::new(Fence::BLOCK_BEFORE, vec![7; 64]).unwrap()));
+    check(
+        &wire,
+        &PLAIN,
+        ClientMessage::Fence(Fence::new(Fence::BLOCK_BEFORE, vec![7; 64]).unwrap()),
+    );
 }
 
 #[test]
@@ -248,7 +285,14 @@ fn client_fence_payload_too_long_fails_before_the_payload() {
 #[test]
 fn xvp() {
     for (code, c) in [(2, Xvp::SHUTDOWN), (3, Xvp::REBOOT), (4, Xvp::RESET)] {
-        check(&[250, 0, 1, code], &PLAIN, ClientMessage::Xvp(Xvp { version: 1, code: c }));
+        check(
+            &[250, 0, 1, code],
+            &PLAIN,
+            ClientMessage::Xvp(Xvp {
+                version: 1,
+                code: c,
+            }),
+        );
     }
 }
 
@@ -331,9 +375,16 @@ fn unknown_and_unsupported_types() {
     );
     assert_eq!(
         ClientMessage::decode(&[255, 9, 0, 0], &PLAIN, &l),
-        Err(Malformed::UnknownSubMessage { message: 255, sub: 9 }.into())
+        Err(Malformed::UnknownSubMessage {
+            message: 255,
+            sub: 9
+        }
+        .into())
     );
-    assert_eq!(ClientMessage::decode(&[], &PLAIN, &l), Ok(Progress::NeedMore { at_least: 1 }));
+    assert_eq!(
+        ClientMessage::decode(&[], &PLAIN, &l),
+        Ok(Progress::NeedMore { at_least: 1 })
+    );
 }
 
 #[test]
@@ -341,8 +392,16 @@ fn message_type_matches_first_byte() {
     let msgs: Vec<ClientMessage> = vec![
         PixelFormat::RGB888.into(),
         vec![Encoding::RAW].into(),
-        KeyEvent { down: true, keysym: 1 }.into(),
-        Xvp { version: 1, code: 2 }.into(),
+        KeyEvent {
+            down: true,
+            keysym: 1,
+        }
+        .into(),
+        Xvp {
+            version: 1,
+            code: 2,
+        }
+        .into(),
         QemuKeyEvent {
             down: true,
             keysym: 1,

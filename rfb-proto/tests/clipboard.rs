@@ -7,7 +7,10 @@ use rfb_proto::clipboard::{
 use rfb_proto::{Error, Limit, LimitExceeded, Limits, Malformed};
 
 fn round_trip(body: &[u8], expected: ExtendedClipboard) {
-    assert_eq!(ExtendedClipboard::decode(body, &Limits::default()), Ok(expected.clone()));
+    assert_eq!(
+        ExtendedClipboard::decode(body, &Limits::default()),
+        Ok(expected.clone())
+    );
     let mut out = Vec::new();
     expected.encode(&mut out);
     assert_eq!(out, body);
@@ -27,11 +30,17 @@ fn malformed(body: &[u8]) {
 #[test]
 fn actions() {
     // request (bit 25) of text
-    round_trip(&[0x02, 0, 0, 0x01], ExtendedClipboard::Request(Formats::TEXT));
+    round_trip(
+        &[0x02, 0, 0, 0x01],
+        ExtendedClipboard::Request(Formats::TEXT),
+    );
     // peek (bit 26)
     round_trip(&[0x04, 0, 0, 0], ExtendedClipboard::Peek);
     // notify (bit 27) of text + html
-    round_trip(&[0x08, 0, 0, 0x05], ExtendedClipboard::Notify(Formats::TEXT | Formats::HTML));
+    round_trip(
+        &[0x08, 0, 0, 0x05],
+        ExtendedClipboard::Notify(Formats::TEXT | Formats::HTML),
+    );
     // provide (bit 28) of text, followed by the zlib stream (opaque here)
     round_trip(
         &[0x10, 0, 0, 0x01, 0x78, 0x9c, 1, 2, 3],
@@ -87,7 +96,8 @@ fn body_over_the_limit() {
 fn provide_payload() {
     // text "hi\0" then html "<b>"
     let inflated = [0, 0, 0, 3, b'h', b'i', 0, 0, 0, 0, 3, b'<', b'b', b'>'];
-    let items = parse_provide_payload(&inflated, Formats::TEXT | Formats::HTML, &Limits::default()).unwrap();
+    let items = parse_provide_payload(&inflated, Formats::TEXT | Formats::HTML, &Limits::default())
+        .unwrap();
     assert_eq!(
         items,
         [
@@ -98,7 +108,11 @@ fn provide_payload() {
     assert_eq!(encode_provide_payload(&items), inflated);
     // Truncated data.
     assert!(matches!(
-        parse_provide_payload(&inflated[..10], Formats::TEXT | Formats::HTML, &Limits::default()),
+        parse_provide_payload(
+            &inflated[..10],
+            Formats::TEXT | Formats::HTML,
+            &Limits::default()
+        ),
         Err(Error::Malformed(Malformed::ExtendedClipboard(_)))
     ));
     // A size over the limit is refused before its data is looked for.
@@ -116,5 +130,8 @@ fn provide_payload() {
         .into())
     );
     // No formats: nothing.
-    assert_eq!(parse_provide_payload(&[], Formats(0), &Limits::default()), Ok(vec![]));
+    assert_eq!(
+        parse_provide_payload(&[], Formats(0), &Limits::default()),
+        Ok(vec![])
+    );
 }

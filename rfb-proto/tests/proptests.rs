@@ -5,14 +5,17 @@ use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use rfb_proto::client::{
-    EnableContinuousUpdates, FramebufferUpdateRequest, KeyEvent, PointerEvent, QemuKeyEvent, SetDesktopSize, Xvp,
+    EnableContinuousUpdates, FramebufferUpdateRequest, KeyEvent, PointerEvent, QemuKeyEvent,
+    SetDesktopSize, Xvp,
 };
 use rfb_proto::clipboard::{parse_provide_payload, Actions, ExtendedClipboard, Formats};
-use rfb_proto::server::{Colour, DesktopName, ExtendedDesktopSize, FramebufferUpdateHeader, SetColourMapEntries};
+use rfb_proto::server::{
+    Colour, DesktopName, ExtendedDesktopSize, FramebufferUpdateHeader, SetColourMapEntries,
+};
 use rfb_proto::stream::{BasicFramer, OwnedServerItem};
 use rfb_proto::{
-    ClientMessage, ClientParseState, CutText, Encoding, Error, Fence, Limits, PixelFormat, Progress, Rect,
-    RectHeader, Screen, ServerMessage, ServerStream,
+    ClientMessage, ClientParseState, CutText, Encoding, Error, Fence, Limits, PixelFormat,
+    Progress, Rect, RectHeader, Screen, ServerMessage, ServerStream,
 };
 
 fn pixel_format() -> impl Strategy<Value = PixelFormat> {
@@ -32,12 +35,17 @@ fn pixel_format() -> impl Strategy<Value = PixelFormat> {
 }
 
 fn rect() -> impl Strategy<Value = Rect> {
-    (any::<u16>(), any::<u16>(), any::<u16>(), any::<u16>()).prop_map(|(x, y, w, h)| Rect::new(x, y, w, h))
+    (any::<u16>(), any::<u16>(), any::<u16>(), any::<u16>())
+        .prop_map(|(x, y, w, h)| Rect::new(x, y, w, h))
 }
 
 fn screens(max: usize) -> impl Strategy<Value = Vec<Screen>> {
     vec(
-        (any::<u32>(), rect(), any::<u32>()).prop_map(|(id, rect, flags)| Screen { id, rect, flags }),
+        (any::<u32>(), rect(), any::<u32>()).prop_map(|(id, rect, flags)| Screen {
+            id,
+            rect,
+            flags,
+        }),
         0..max,
     )
 }
@@ -45,10 +53,12 @@ fn screens(max: usize) -> impl Strategy<Value = Vec<Screen>> {
 fn extended_clipboard() -> impl Strategy<Value = ExtendedClipboard> {
     prop_oneof![
         (any::<u16>(), any::<u8>()).prop_flat_map(|(f, a)| {
-            vec(any::<u32>(), f.count_ones() as usize).prop_map(move |max_sizes| ExtendedClipboard::Caps {
-                formats: Formats(f),
-                actions: Actions(a | Actions::CAPS.0),
-                max_sizes,
+            vec(any::<u32>(), f.count_ones() as usize).prop_map(move |max_sizes| {
+                ExtendedClipboard::Caps {
+                    formats: Formats(f),
+                    actions: Actions(a | Actions::CAPS.0),
+                    max_sizes,
+                }
             })
         }),
         any::<u16>().prop_map(|f| ExtendedClipboard::Request(Formats(f))),
@@ -78,30 +88,59 @@ fn client_message(max_buttons: u16) -> impl Strategy<Value = ClientMessage> {
     prop_oneof![
         pixel_format().prop_map(ClientMessage::SetPixelFormat),
         vec(any::<i32>().prop_map(Encoding), 0..40).prop_map(ClientMessage::SetEncodings),
-        (any::<bool>(), rect()).prop_map(|(incremental, rect)| FramebufferUpdateRequest { incremental, rect }.into()),
+        (any::<bool>(), rect()).prop_map(|(incremental, rect)| FramebufferUpdateRequest {
+            incremental,
+            rect
+        }
+        .into()),
         (any::<bool>(), any::<u32>()).prop_map(|(down, keysym)| KeyEvent { down, keysym }.into()),
-        (0..=max_buttons, any::<u16>(), any::<u16>()).prop_map(|(buttons, x, y)| PointerEvent { buttons, x, y }.into()),
+        (0..=max_buttons, any::<u16>(), any::<u16>()).prop_map(|(buttons, x, y)| PointerEvent {
+            buttons,
+            x,
+            y
+        }
+        .into()),
         cut_text().prop_map(ClientMessage::ClientCutText),
-        (any::<bool>(), rect()).prop_map(|(enable, rect)| EnableContinuousUpdates { enable, rect }.into()),
+        (any::<bool>(), rect())
+            .prop_map(|(enable, rect)| EnableContinuousUpdates { enable, rect }.into()),
         fence().prop_map(ClientMessage::Fence),
         (any::<u8>(), any::<u8>()).prop_map(|(version, code)| Xvp { version, code }.into()),
-        (0..=16384u16, 0..=16384u16, screens(10))
-            .prop_map(|(width, height, screens)| SetDesktopSize { width, height, screens }.into()),
-        (any::<bool>(), any::<u32>(), any::<u32>())
-            .prop_map(|(down, keysym, keycode)| QemuKeyEvent { down, keysym, keycode }.into()),
+        (0..=16384u16, 0..=16384u16, screens(10)).prop_map(|(width, height, screens)| {
+            SetDesktopSize {
+                width,
+                height,
+                screens,
+            }
+            .into()
+        }),
+        (any::<bool>(), any::<u32>(), any::<u32>()).prop_map(|(down, keysym, keycode)| {
+            QemuKeyEvent {
+                down,
+                keysym,
+                keycode,
+            }
+            .into()
+        }),
     ]
 }
 
 fn server_message() -> impl Strategy<Value = ServerMessage> {
     prop_oneof![
         any::<u16>().prop_map(|rects| FramebufferUpdateHeader { rects }.into()),
-        (0..=65000u16, vec((any::<u16>(), any::<u16>(), any::<u16>()), 0..40)).prop_map(|(first, c)| {
-            SetColourMapEntries {
-                first,
-                colours: c.into_iter().map(|(red, green, blue)| Colour { red, green, blue }).collect(),
-            }
-            .into()
-        }),
+        (
+            0..=65000u16,
+            vec((any::<u16>(), any::<u16>(), any::<u16>()), 0..40)
+        )
+            .prop_map(|(first, c)| {
+                SetColourMapEntries {
+                    first,
+                    colours: c
+                        .into_iter()
+                        .map(|(red, green, blue)| Colour { red, green, blue })
+                        .collect(),
+                }
+                .into()
+            }),
         Just(ServerMessage::Bell),
         cut_text().prop_map(ServerMessage::ServerCutText),
         Just(ServerMessage::EndOfContinuousUpdates),
@@ -112,12 +151,18 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
 
 /// Decodes client messages from `wire`, with only `wire[..end]` visible for each
 /// `end` in turn. Returns the messages and the bytes consumed.
-fn decode_client(wire: &[u8], ends: &[usize], state: &ClientParseState) -> (Vec<ClientMessage>, usize) {
+fn decode_client(
+    wire: &[u8],
+    ends: &[usize],
+    state: &ClientParseState,
+) -> (Vec<ClientMessage>, usize) {
     let limits = Limits::default();
     let mut out = Vec::new();
     let mut pos = 0;
     for &end in ends {
-        while let Progress::Done { item, consumed } = ClientMessage::decode(&wire[pos..end], state, &limits).unwrap() {
+        while let Progress::Done { item, consumed } =
+            ClientMessage::decode(&wire[pos..end], state, &limits).unwrap()
+        {
             out.push(item);
             pos += consumed;
         }
@@ -131,7 +176,9 @@ fn walk_server(wire: &[u8], ends: &[usize]) -> (Vec<OwnedServerItem>, usize) {
     let mut out = Vec::new();
     let mut pos = 0;
     for &end in ends {
-        while let Progress::Done { item, consumed } = s.next(&wire[pos..end], &mut BasicFramer).unwrap() {
+        while let Progress::Done { item, consumed } =
+            s.next(&wire[pos..end], &mut BasicFramer).unwrap()
+        {
             out.push(item.to_owned_item());
             pos += consumed;
         }
@@ -141,21 +188,34 @@ fn walk_server(wire: &[u8], ends: &[usize]) -> (Vec<OwnedServerItem>, usize) {
 
 /// One rectangle that BasicFramer can frame, with its payload.
 fn framed_rect() -> impl Strategy<Value = (RectHeader, Vec<u8>)> {
-    let h = |x, y, w, hh, e| RectHeader { rect: Rect::new(x, y, w, hh), encoding: e };
+    let h = |x, y, w, hh, e| RectHeader {
+        rect: Rect::new(x, y, w, hh),
+        encoding: e,
+    };
     prop_oneof![
         (0..5u16, 0..5u16).prop_flat_map(move |(w, hh)| {
-            vec(any::<u8>(), usize::from(w * hh * 4)).prop_map(move |p| (h(1, 2, w, hh, Encoding::RAW), p))
+            vec(any::<u8>(), usize::from(w * hh * 4))
+                .prop_map(move |p| (h(1, 2, w, hh, Encoding::RAW), p))
         }),
-        (any::<u16>(), any::<u16>())
-            .prop_map(move |(sx, sy)| (h(0, 0, 8, 8, Encoding::COPY_RECT), [sx.to_be_bytes(), sy.to_be_bytes()].concat())),
-        (1..2000u16, 1..2000u16).prop_map(move |(w, hh)| (h(0, 0, w, hh, Encoding::DESKTOP_SIZE), vec![])),
+        (any::<u16>(), any::<u16>()).prop_map(move |(sx, sy)| (
+            h(0, 0, 8, 8, Encoding::COPY_RECT),
+            [sx.to_be_bytes(), sy.to_be_bytes()].concat()
+        )),
+        (1..2000u16, 1..2000u16)
+            .prop_map(move |(w, hh)| (h(0, 0, w, hh, Encoding::DESKTOP_SIZE), vec![])),
         "[a-zé]{0,12}".prop_map(move |name| {
             let mut p = Vec::new();
             DesktopName { name }.encode_payload(&mut p);
             (DesktopName::HEADER, p)
         }),
         (screens(4), 0..3u16, 0..5u16).prop_map(move |(screens, reason, status)| {
-            let eds = ExtendedDesktopSize { reason, status, width: 640, height: 480, screens };
+            let eds = ExtendedDesktopSize {
+                reason,
+                status,
+                width: 640,
+                height: 480,
+                screens,
+            };
             let mut p = Vec::new();
             eds.encode_payload(&mut p);
             (eds.header(), p)
@@ -172,9 +232,13 @@ fn framed_rect() -> impl Strategy<Value = (RectHeader, Vec<u8>)> {
 fn server_stream() -> impl Strategy<Value = (Vec<u8>, Vec<OwnedServerItem>)> {
     let part = prop_oneof![
         server_message()
-            .prop_filter("updates are built below", |m| !matches!(m, ServerMessage::FramebufferUpdate(_)))
+            .prop_filter("updates are built below", |m| !matches!(
+                m,
+                ServerMessage::FramebufferUpdate(_)
+            ))
             .prop_map(|m| (None, Some(m))),
-        (vec(framed_rect(), 0..5), any::<bool>()).prop_map(|(rects, last)| (Some((rects, last)), None)),
+        (vec(framed_rect(), 0..5), any::<bool>())
+            .prop_map(|(rects, last)| (Some((rects, last)), None)),
     ];
     vec(part, 0..8).prop_map(|parts| {
         let mut wire = Vec::new();
@@ -192,10 +256,17 @@ fn server_stream() -> impl Strategy<Value = (Vec<u8>, Vec<OwnedServerItem>)> {
                     for (header, payload) in rects {
                         header.encode(&mut wire);
                         wire.extend_from_slice(&payload);
-                        items.push(OwnedServerItem::Rect { header, payload: Bytes::from(payload) });
+                        items.push(OwnedServerItem::Rect {
+                            header,
+                            payload: Bytes::from(payload),
+                        });
                     }
                     if last {
-                        RectHeader { rect: Rect::default(), encoding: Encoding::LAST_RECT }.encode(&mut wire);
+                        RectHeader {
+                            rect: Rect::default(),
+                            encoding: Encoding::LAST_RECT,
+                        }
+                        .encode(&mut wire);
                     }
                     items.push(OwnedServerItem::UpdateEnd);
                 }

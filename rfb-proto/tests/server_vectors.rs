@@ -7,8 +7,8 @@ use rfb_proto::server::{
     Colour, DesktopName, ExtendedDesktopSize, FramebufferUpdateHeader, SetColourMapEntries, Xvp,
 };
 use rfb_proto::{
-    CutText, Encoding, Error, Fence, Incompatible, Limits, Malformed, Progress, Rect, RectHeader, Screen,
-    ServerMessage,
+    CutText, Encoding, Error, Fence, Incompatible, Limits, Malformed, Progress, Rect, RectHeader,
+    Screen, ServerMessage,
 };
 
 fn check(wire: &[u8], expected: ServerMessage) {
@@ -35,7 +35,10 @@ fn check(wire: &[u8], expected: ServerMessage) {
 
 #[test]
 fn framebuffer_update_header() {
-    check(&[0, 0, 0, 3], ServerMessage::FramebufferUpdate(FramebufferUpdateHeader { rects: 3 }));
+    check(
+        &[0, 0, 0, 3],
+        ServerMessage::FramebufferUpdate(FramebufferUpdateHeader { rects: 3 }),
+    );
     check(
         &[0, 0, 0xff, 0xff],
         ServerMessage::FramebufferUpdate(FramebufferUpdateHeader {
@@ -48,7 +51,9 @@ fn framebuffer_update_header() {
 fn set_colour_map_entries() {
     // 1, padding, first 5, count 2, then red/green/blue U16 triples.
     check(
-        &[1, 0, 0, 5, 0, 2, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0x12, 0x34],
+        &[
+            1, 0, 0, 5, 0, 2, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0x12, 0x34,
+        ],
         ServerMessage::SetColourMapEntries(SetColourMapEntries {
             first: 5,
             colours: vec![
@@ -68,7 +73,10 @@ fn set_colour_map_entries() {
     // The whole 16-bit map: first 0, 65535 entries ends at index 65534.
     let mut wire = vec![1, 0, 0, 1, 0xff, 0xff];
     wire.resize(6 + 65535 * 6, 0);
-    assert!(ServerMessage::decode(&wire, &Limits::default()).unwrap().done().is_some());
+    assert!(ServerMessage::decode(&wire, &Limits::default())
+        .unwrap()
+        .done()
+        .is_some());
 }
 
 #[test]
@@ -95,7 +103,8 @@ fn server_cut_text() {
     // then three sizes.
     check(
         &[
-            3, 0, 0, 0, 0xff, 0xff, 0xff, 0xf0, 0x1b, 0, 0, 0x07, 0, 0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0,
+            3, 0, 0, 0, 0xff, 0xff, 0xff, 0xf0, 0x1b, 0, 0, 0x07, 0, 0xa0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0x10, 0,
         ],
         ServerMessage::ServerCutText(CutText::Extended(ExtendedClipboard::Caps {
             formats: Formats::TEXT | Formats::RTF | Formats::HTML,
@@ -107,7 +116,10 @@ fn server_cut_text() {
 
 #[test]
 fn server_fence() {
-    check(&[248, 0, 0, 0, 0, 0, 0, 3, 0], ServerMessage::Fence(Fence::new(3, Bytes::new()).unwrap()));
+    check(
+        &[248, 0, 0, 0, 0, 0, 0, 3, 0],
+        ServerMessage::Fence(Fence::new(3, Bytes::new()).unwrap()),
+    );
     check(
         &[248, 0, 0, 0, 0x80, 0, 0, 0, 1, 9],
         ServerMessage::Fence(Fence::new(Fence::REQUEST, vec![9]).unwrap()),
@@ -120,20 +132,42 @@ fn server_fence() {
 
 #[test]
 fn xvp_server_messages() {
-    check(&[250, 0, 1, 1], ServerMessage::Xvp(Xvp { version: 1, code: Xvp::INIT }));
-    check(&[250, 0, 1, 0], ServerMessage::Xvp(Xvp { version: 1, code: Xvp::FAIL }));
+    check(
+        &[250, 0, 1, 1],
+        ServerMessage::Xvp(Xvp {
+            version: 1,
+            code: Xvp::INIT,
+        }),
+    );
+    check(
+        &[250, 0, 1, 0],
+        ServerMessage::Xvp(Xvp {
+            version: 1,
+            code: Xvp::FAIL,
+        }),
+    );
 }
 
 #[test]
 fn unknown_types() {
     let l = Limits::default();
     for t in [4u8, 5, 13, 127, 173, 252, 253, 254] {
-        assert_eq!(ServerMessage::decode(&[t, 0, 0, 0], &l), Err(Malformed::UnknownMessageType(t).into()));
+        assert_eq!(
+            ServerMessage::decode(&[t, 0, 0, 0], &l),
+            Err(Malformed::UnknownMessageType(t).into())
+        );
     }
-    assert_eq!(ServerMessage::decode(&[255, 1, 0], &l), Err(Incompatible::MessageType(255).into()));
+    assert_eq!(
+        ServerMessage::decode(&[255, 1, 0], &l),
+        Err(Incompatible::MessageType(255).into())
+    );
     assert_eq!(
         ServerMessage::decode(&[255, 0, 0], &l),
-        Err(Malformed::UnknownSubMessage { message: 255, sub: 0 }.into())
+        Err(Malformed::UnknownSubMessage {
+            message: 255,
+            sub: 0
+        }
+        .into())
     );
 }
 
@@ -145,13 +179,26 @@ fn rect_header() {
         rect: Rect::new(1, 2, 640, 480),
         encoding: Encoding::ZRLE,
     };
-    assert_eq!(RectHeader::decode(&wire), Ok(Progress::Done { item: h, consumed: 12 }));
-    assert_eq!(RectHeader::decode(&wire[..11]), Ok(Progress::NeedMore { at_least: 12 }));
+    assert_eq!(
+        RectHeader::decode(&wire),
+        Ok(Progress::Done {
+            item: h,
+            consumed: 12
+        })
+    );
+    assert_eq!(
+        RectHeader::decode(&wire[..11]),
+        Ok(Progress::NeedMore { at_least: 12 })
+    );
     let mut out = Vec::new();
     h.encode(&mut out);
     assert_eq!(out, wire);
     // Negative encodings are S32: -308 = 0xfffffecc.
-    let h = RectHeader::decode(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xcc]).unwrap().done().unwrap().0;
+    let h = RectHeader::decode(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xcc])
+        .unwrap()
+        .done()
+        .unwrap()
+        .0;
     assert_eq!(h.encoding, Encoding::EXTENDED_DESKTOP_SIZE);
 }
 
@@ -206,17 +253,25 @@ fn desktop_name_payload() {
     assert_eq!(
         DesktopName::decode(&payload, &Limits::default()),
         Ok(Progress::Done {
-            item: DesktopName { name: "hélo".into() },
+            item: DesktopName {
+                name: "hélo".into()
+            },
             consumed: 9
         })
     );
     let mut out = Vec::new();
-    DesktopName { name: "hélo".into() }.encode(&mut out);
+    DesktopName {
+        name: "hélo".into(),
+    }
+    .encode(&mut out);
     assert_eq!(&out[..12], [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xcd]);
     assert_eq!(&out[12..], payload);
     let limits = Limits {
         max_desktop_name: 4,
         ..Limits::default()
     };
-    assert!(matches!(DesktopName::decode(&payload[..4], &limits), Err(Error::LimitExceeded(_))));
+    assert!(matches!(
+        DesktopName::decode(&payload[..4], &limits),
+        Err(Error::LimitExceeded(_))
+    ));
 }

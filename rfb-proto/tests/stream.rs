@@ -2,12 +2,16 @@
 
 use rfb_proto::stream::{BasicFramer, OwnedServerItem, PayloadFramer};
 use rfb_proto::{
-    Encoding, Error, Incompatible, Limit, LimitExceeded, Limits, PixelFormat, Progress, Rect, RectHeader,
-    ServerMessage, ServerStream,
+    Encoding, Error, Incompatible, Limit, LimitExceeded, Limits, PixelFormat, Progress, Rect,
+    RectHeader, ServerMessage, ServerStream,
 };
 
 /// Walks the whole of `wire`, returning the items, the bytes consumed and the error.
-fn walk(wire: &[u8], pf: PixelFormat, limits: Limits) -> (Vec<OwnedServerItem>, usize, Option<Error>) {
+fn walk(
+    wire: &[u8],
+    pf: PixelFormat,
+    limits: Limits,
+) -> (Vec<OwnedServerItem>, usize, Option<Error>) {
     let mut s = ServerStream::new(pf, limits);
     let mut items = Vec::new();
     let mut pos = 0;
@@ -61,7 +65,9 @@ fn update_with_raw_and_copy_rect_then_bell() {
 
 #[test]
 fn raw_payload_depends_on_pixel_format() {
-    let wire = [0, 0, 0, 1, 0, 0, 0, 0, 0, 3, 0, 1, 0, 0, 0, 0, 0xa, 0xb, 0xc, 2];
+    let wire = [
+        0, 0, 0, 1, 0, 0, 0, 0, 0, 3, 0, 1, 0, 0, 0, 0, 0xa, 0xb, 0xc, 2,
+    ];
     // 8 bits per pixel: 3 bytes, then Bell.
     let (items, _, err) = walk(&wire, PixelFormat::RGB332, Limits::default());
     assert_eq!(err, None);
@@ -75,14 +81,26 @@ fn raw_payload_depends_on_pixel_format() {
 fn rect_is_not_yielded_until_its_payload_is_complete() {
     let mut s = ServerStream::new(PixelFormat::RGB888, Limits::default());
     let wire = [0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0, 0, 0];
-    assert!(matches!(s.next(&wire, &mut BasicFramer), Ok(Progress::Done { consumed: 4, .. })));
+    assert!(matches!(
+        s.next(&wire, &mut BasicFramer),
+        Ok(Progress::Done { consumed: 4, .. })
+    ));
     // Header and 15 of 16 payload bytes: nothing is consumed, 12 + 16 are needed.
     let mut buf = wire[4..].to_vec();
     buf.extend_from_slice(&[0; 15]);
-    assert_eq!(s.next(&buf, &mut BasicFramer), Ok(Progress::NeedMore { at_least: 28 }));
-    assert_eq!(s.next(&buf[..5], &mut BasicFramer), Ok(Progress::NeedMore { at_least: 12 }));
+    assert_eq!(
+        s.next(&buf, &mut BasicFramer),
+        Ok(Progress::NeedMore { at_least: 28 })
+    );
+    assert_eq!(
+        s.next(&buf[..5], &mut BasicFramer),
+        Ok(Progress::NeedMore { at_least: 12 })
+    );
     buf.push(0);
-    assert!(matches!(s.next(&buf, &mut BasicFramer), Ok(Progress::Done { consumed: 28, .. })));
+    assert!(matches!(
+        s.next(&buf, &mut BasicFramer),
+        Ok(Progress::Done { consumed: 28, .. })
+    ));
 }
 
 #[test]
@@ -124,13 +142,22 @@ fn empty_update() {
 
 #[test]
 fn unknown_encoding_is_incompatible() {
-    for e in [Encoding::ZRLE, Encoding::TIGHT, Encoding(12345), Encoding(-1000)] {
+    for e in [
+        Encoding::ZRLE,
+        Encoding::TIGHT,
+        Encoding(12345),
+        Encoding(-1000),
+    ] {
         let mut wire = vec![0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1];
         wire.extend_from_slice(&e.0.to_be_bytes());
         wire.extend_from_slice(&[0; 64]);
         let (items, pos, err) = walk(&wire, PixelFormat::RGB888, Limits::default());
         assert_eq!(err, Some(Incompatible::Encoding(e.0).into()));
-        assert_eq!((items.len(), pos), (1, 4), "nothing of the rectangle is consumed");
+        assert_eq!(
+            (items.len(), pos),
+            (1, 4),
+            "nothing of the rectangle is consumed"
+        );
     }
 }
 
@@ -142,7 +169,8 @@ fn too_many_rects_per_update() {
     };
     let mut wire = vec![0, 0, 0, 3];
     for _ in 0..3 {
-        wire.extend_from_slice(&[0, 0, 0, 0, 0, 8, 0, 8, 0xff, 0xff, 0xff, 0x21]); // DesktopSize
+        wire.extend_from_slice(&[0, 0, 0, 0, 0, 8, 0, 8, 0xff, 0xff, 0xff, 0x21]);
+        // DesktopSize
     }
     let (items, pos, err) = walk(&wire, PixelFormat::RGB888, limits.clone());
     assert_eq!(
@@ -205,7 +233,10 @@ fn frame(e: Encoding, w: u16, h: u16, pf: PixelFormat, buf: &[u8]) -> Result<Pro
 }
 
 fn done(n: usize) -> Result<Progress<()>, Error> {
-    Ok(Progress::Done { item: (), consumed: n })
+    Ok(Progress::Done {
+        item: (),
+        consumed: n,
+    })
 }
 
 fn need(n: usize) -> Result<Progress<()>, Error> {
@@ -238,30 +269,63 @@ fn pseudo_encoding_payload_lengths() {
     let mut cwa = vec![0, 0, 0, 0];
     cwa.extend_from_slice(&[0; 16]);
     assert_eq!(frame(Encoding::CURSOR_WITH_ALPHA, 2, 2, pf, &cwa), done(20));
-    assert_eq!(frame(Encoding::CURSOR_WITH_ALPHA, 2, 2, pf, &cwa[..2]), need(4));
+    assert_eq!(
+        frame(Encoding::CURSOR_WITH_ALPHA, 2, 2, pf, &cwa[..2]),
+        need(4)
+    );
     assert_eq!(
         frame(Encoding::CURSOR_WITH_ALPHA, 2, 2, pf, &[0, 0, 0, 16, 0, 0]),
         Err(Incompatible::Encoding(16).into())
     );
     // ExtendedDesktopSize with 2 screens.
-    assert_eq!(frame(Encoding::EXTENDED_DESKTOP_SIZE, 1, 1, pf, &[2, 0, 0, 0]), need(36));
-    assert_eq!(frame(Encoding::EXTENDED_DESKTOP_SIZE, 1, 1, pf, &[]), need(4));
+    assert_eq!(
+        frame(Encoding::EXTENDED_DESKTOP_SIZE, 1, 1, pf, &[2, 0, 0, 0]),
+        need(36)
+    );
+    assert_eq!(
+        frame(Encoding::EXTENDED_DESKTOP_SIZE, 1, 1, pf, &[]),
+        need(4)
+    );
     // DesktopName of 3 bytes.
-    assert_eq!(frame(Encoding::DESKTOP_NAME, 0, 0, pf, &[0, 0, 0, 3, b'a', b'b', b'c', 9]), done(7));
+    assert_eq!(
+        frame(
+            Encoding::DESKTOP_NAME,
+            0,
+            0,
+            pf,
+            &[0, 0, 0, 3, b'a', b'b', b'c', 9]
+        ),
+        done(7)
+    );
     // QEMU LED state: one byte.
     assert_eq!(frame(Encoding::QEMU_LED_STATE, 0, 0, pf, &[0b101]), done(1));
     // VMware: cursor classic (and + xor masks) and alpha, state, key repeat, LEDs, mode.
-    assert_eq!(frame(Encoding::VMWARE_CURSOR, 2, 2, pf, &big), done(2 + 2 * 2 * 2 * 2));
+    assert_eq!(
+        frame(Encoding::VMWARE_CURSOR, 2, 2, pf, &big),
+        done(2 + 2 * 2 * 2 * 2)
+    );
     let mut alpha = big;
     alpha[0] = 1;
-    assert_eq!(frame(Encoding::VMWARE_CURSOR, 2, 2, pf, &alpha), done(2 + 16));
+    assert_eq!(
+        frame(Encoding::VMWARE_CURSOR, 2, 2, pf, &alpha),
+        done(2 + 16)
+    );
     alpha[0] = 2;
-    assert!(matches!(frame(Encoding::VMWARE_CURSOR, 2, 2, pf, &alpha), Err(Error::Malformed(_))));
-    assert_eq!(frame(Encoding::VMWARE_CURSOR_STATE, 0, 0, pf, &big), done(2));
+    assert!(matches!(
+        frame(Encoding::VMWARE_CURSOR, 2, 2, pf, &alpha),
+        Err(Error::Malformed(_))
+    ));
+    assert_eq!(
+        frame(Encoding::VMWARE_CURSOR_STATE, 0, 0, pf, &big),
+        done(2)
+    );
     assert_eq!(frame(Encoding::VMWARE_KEY_REPEAT, 0, 0, pf, &big), done(10));
     assert_eq!(frame(Encoding::VMWARE_LED_STATE, 0, 0, pf, &big), done(4));
     assert_eq!(frame(Encoding::VMWARE_VM_STATE, 0, 0, pf, &big), done(2));
-    assert_eq!(frame(Encoding::VMWARE_DISPLAY_MODE_CHANGE, 0, 0, pf, &big), done(16));
+    assert_eq!(
+        frame(Encoding::VMWARE_DISPLAY_MODE_CHANGE, 0, 0, pf, &big),
+        done(16)
+    );
 }
 
 #[test]
@@ -281,10 +345,18 @@ fn limits_on_pseudo_encodings_apply_in_the_stream() {
         max_desktop_name: 8,
         ..Limits::default()
     };
-    let wire = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xcd, 0, 0, 0, 9];
+    let wire = [
+        0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xcd, 0, 0, 0, 9,
+    ];
     let (_, pos, err) = walk(&wire, PixelFormat::RGB888, limits);
     assert_eq!(pos, 4);
-    assert!(matches!(err, Some(Error::LimitExceeded(LimitExceeded { limit: Limit::DesktopName, .. }))));
+    assert!(matches!(
+        err,
+        Some(Error::LimitExceeded(LimitExceeded {
+            limit: Limit::DesktopName,
+            ..
+        }))
+    ));
 }
 
 #[test]
@@ -302,7 +374,13 @@ fn messages_between_updates_and_set_pixel_format() {
 struct RreFramer;
 
 impl PayloadFramer for RreFramer {
-    fn frame(&mut self, h: &RectHeader, pf: &PixelFormat, buf: &[u8], l: &Limits) -> Result<Progress<()>, Error> {
+    fn frame(
+        &mut self,
+        h: &RectHeader,
+        pf: &PixelFormat,
+        buf: &[u8],
+        l: &Limits,
+    ) -> Result<Progress<()>, Error> {
         if h.encoding != Encoding::RRE {
             return BasicFramer.frame(h, pf, buf, l);
         }
@@ -313,7 +391,10 @@ impl PayloadFramer for RreFramer {
         let bpp = pf.bytes_per_pixel();
         let len = 4 + bpp + n * (bpp + 8);
         Ok(if buf.len() >= len {
-            Progress::Done { item: (), consumed: len }
+            Progress::Done {
+                item: (),
+                consumed: len,
+            }
         } else {
             Progress::NeedMore { at_least: len }
         })
@@ -338,4 +419,23 @@ fn a_wrapping_framer_extends_basic_framer() {
         n += 1;
     }
     assert_eq!((pos, n), (wire.len(), 4));
+}
+
+#[test]
+fn pixel_payloads_are_bounded_by_a_framebuffer_of_32_bit_pixels() {
+    // A 16384x16384 VMware classic cursor at 32 bpp would be 2 GiB of masks: refused
+    // from the header and type byte alone.
+    let h = RectHeader {
+        rect: Rect::new(0, 0, 16384, 16384),
+        encoding: Encoding::VMWARE_CURSOR,
+    };
+    assert_eq!(
+        BasicFramer.frame(&h, &PixelFormat::RGB888, &[0, 0], &Limits::default()),
+        Err(LimitExceeded {
+            limit: Limit::Other("rectangle payload size"),
+            requested: 2 + 2 * (1 << 30),
+            allowed: 1 << 30,
+        }
+        .into())
+    );
 }

@@ -27,7 +27,10 @@ impl KeyEvent {
     pub(crate) fn read_body(r: &mut Reader<'_>) -> Step<Self> {
         let down = r.u8()? != 0;
         r.skip(2)?;
-        Ok(KeyEvent { down, keysym: r.u32()? })
+        Ok(KeyEvent {
+            down,
+            keysym: r.u32()?,
+        })
     }
 
     /// Appends the whole 8-byte message.

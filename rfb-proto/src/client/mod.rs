@@ -114,7 +114,11 @@ impl ClientMessage {
         run(buf, |r| Self::read(r, state, limits))
     }
 
-    pub(crate) fn read(r: &mut Reader<'_>, state: &ClientParseState, limits: &Limits) -> Step<Self> {
+    pub(crate) fn read(
+        r: &mut Reader<'_>,
+        state: &ClientParseState,
+        limits: &Limits,
+    ) -> Step<Self> {
         let t = r.u8()?;
         // Wait for the fixed part at once, so callers can reserve for all of it.
         let min_len: usize = match t {
@@ -132,14 +136,17 @@ impl ClientMessage {
             set_pixel_format::MESSAGE_TYPE => {
                 ClientMessage::SetPixelFormat(set_pixel_format::read_body(r)?)
             }
-            set_encodings::MESSAGE_TYPE => ClientMessage::SetEncodings(set_encodings::read_body(r, limits)?),
+            set_encodings::MESSAGE_TYPE => {
+                ClientMessage::SetEncodings(set_encodings::read_body(r, limits)?)
+            }
             FramebufferUpdateRequest::MESSAGE_TYPE => {
                 ClientMessage::FramebufferUpdateRequest(FramebufferUpdateRequest::read_body(r)?)
             }
             KeyEvent::MESSAGE_TYPE => ClientMessage::KeyEvent(KeyEvent::read_body(r)?),
-            PointerEvent::MESSAGE_TYPE => {
-                ClientMessage::PointerEvent(PointerEvent::read_body(r, state.extended_mouse_buttons)?)
-            }
+            PointerEvent::MESSAGE_TYPE => ClientMessage::PointerEvent(PointerEvent::read_body(
+                r,
+                state.extended_mouse_buttons,
+            )?),
             client_cut_text::MESSAGE_TYPE => {
                 ClientMessage::ClientCutText(client_cut_text::read_body(r, limits)?)
             }
@@ -151,9 +158,13 @@ impl ClientMessage {
                 ClientMessage::Fence(Fence::read_body(r)?)
             }
             Xvp::MESSAGE_TYPE => ClientMessage::Xvp(Xvp::read_body(r)?),
-            SetDesktopSize::MESSAGE_TYPE => ClientMessage::SetDesktopSize(SetDesktopSize::read_body(r, limits)?),
+            SetDesktopSize::MESSAGE_TYPE => {
+                ClientMessage::SetDesktopSize(SetDesktopSize::read_body(r, limits)?)
+            }
             QemuKeyEvent::MESSAGE_TYPE => match r.u8()? {
-                QemuKeyEvent::SUBMESSAGE_TYPE => ClientMessage::QemuKeyEvent(QemuKeyEvent::read_body(r)?),
+                QemuKeyEvent::SUBMESSAGE_TYPE => {
+                    ClientMessage::QemuKeyEvent(QemuKeyEvent::read_body(r)?)
+                }
                 1 => return fail(Incompatible::MessageType(t)),
                 sub => return fail(Malformed::UnknownSubMessage { message: t, sub }),
             },
@@ -193,7 +204,9 @@ impl ClientMessage {
             ClientMessage::SetEncodings(e) => set_encodings::encode(e, out),
             ClientMessage::FramebufferUpdateRequest(m) => m.encode(out),
             ClientMessage::KeyEvent(m) => m.encode(out),
-            ClientMessage::PointerEvent(m) if state.extended_mouse_buttons => m.encode_extended(out),
+            ClientMessage::PointerEvent(m) if state.extended_mouse_buttons => {
+                m.encode_extended(out)
+            }
             ClientMessage::PointerEvent(m) => m.encode(out),
             ClientMessage::ClientCutText(t) => client_cut_text::encode(t, out),
             ClientMessage::EnableContinuousUpdates(m) => m.encode(out),

@@ -41,7 +41,11 @@ impl SetDesktopSize {
         r.skip(1)?;
         let width = r.u16()?;
         let height = r.u16()?;
-        LimitExceeded::check(Limit::FramebufferWidth, width.into(), limits.max_framebuffer_width.into())?;
+        LimitExceeded::check(
+            Limit::FramebufferWidth,
+            width.into(),
+            limits.max_framebuffer_width.into(),
+        )?;
         LimitExceeded::check(
             Limit::FramebufferHeight,
             height.into(),
@@ -50,7 +54,11 @@ impl SetDesktopSize {
         let n = r.u8()?;
         r.skip(1)?;
         let screens = Screen::read_list(r, n, limits.max_screens)?;
-        Ok(SetDesktopSize { width, height, screens })
+        Ok(SetDesktopSize {
+            width,
+            height,
+            screens,
+        })
     }
 
     /// Appends the whole message.

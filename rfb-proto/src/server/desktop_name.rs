@@ -26,7 +26,10 @@ pub struct DesktopName {
 
 impl DesktopName {
     /// The rectangle header that announces the payload.
-    pub const HEADER: RectHeader = RectHeader { rect: Rect::new(0, 0, 0, 0), encoding: Encoding::DESKTOP_NAME };
+    pub const HEADER: RectHeader = RectHeader {
+        rect: Rect::new(0, 0, 0, 0),
+        encoding: Encoding::DESKTOP_NAME,
+    };
 
     /// Parses the payload; the length is checked against [`Limits::max_desktop_name`]
     /// before the name is waited for.

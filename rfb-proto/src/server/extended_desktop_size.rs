@@ -61,7 +61,11 @@ impl ExtendedDesktopSize {
     /// Parses the payload that follows `header`; the screen count is checked against
     /// [`Limits::max_screens`] before the screens are waited for. The size is not
     /// checked (it is undefined in a failure reply); check it before resizing.
-    pub fn decode(header: &RectHeader, payload: &[u8], limits: &Limits) -> Result<Progress<Self>, Error> {
+    pub fn decode(
+        header: &RectHeader,
+        payload: &[u8],
+        limits: &Limits,
+    ) -> Result<Progress<Self>, Error> {
         run(payload, |r| {
             let n = r.u8()?;
             r.skip(3)?;

@@ -13,8 +13,8 @@ use crate::{CutText, Error, Fence, Limits, Progress};
 mod desktop_name;
 mod extended_desktop_size;
 mod framebuffer_update;
-mod set_colour_map_entries;
 pub mod server_cut_text;
+mod set_colour_map_entries;
 
 pub use crate::client::Xvp;
 pub use desktop_name::DesktopName;
@@ -92,7 +92,9 @@ impl ServerMessage {
                 ServerMessage::SetColourMapEntries(SetColourMapEntries::read_body(r, limits)?)
             }
             BELL_MESSAGE_TYPE => ServerMessage::Bell,
-            server_cut_text::MESSAGE_TYPE => ServerMessage::ServerCutText(server_cut_text::read_body(r, limits)?),
+            server_cut_text::MESSAGE_TYPE => {
+                ServerMessage::ServerCutText(server_cut_text::read_body(r, limits)?)
+            }
             END_OF_CONTINUOUS_UPDATES_MESSAGE_TYPE => ServerMessage::EndOfContinuousUpdates,
             FENCE_MESSAGE_TYPE => {
                 r.skip(3)?;
@@ -127,7 +129,9 @@ impl ServerMessage {
             ServerMessage::SetColourMapEntries(m) => m.encode(out),
             ServerMessage::Bell => out.put_u8(BELL_MESSAGE_TYPE),
             ServerMessage::ServerCutText(t) => server_cut_text::encode(t, out),
-            ServerMessage::EndOfContinuousUpdates => out.put_u8(END_OF_CONTINUOUS_UPDATES_MESSAGE_TYPE),
+            ServerMessage::EndOfContinuousUpdates => {
+                out.put_u8(END_OF_CONTINUOUS_UPDATES_MESSAGE_TYPE)
+            }
             ServerMessage::Fence(f) => f.encode(out),
             ServerMessage::Xvp(m) => m.encode(out),
         }

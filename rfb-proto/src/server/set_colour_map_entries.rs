@@ -8,6 +8,11 @@ use crate::wire::{fail, Reader, Step};
 use crate::Limits;
 
 /// One colour-map entry: 16-bit intensities.
+///
+/// ```
+/// let white = rfb_proto::server::Colour { red: 0xffff, green: 0xffff, blue: 0xffff };
+/// assert_eq!(white, rfb_proto::server::Colour { red: u16::MAX, ..white });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Colour {
     /// Red, 0..=65535.
@@ -45,7 +50,11 @@ impl SetColourMapEntries {
         r.skip(1)?;
         let first = r.u16()?;
         let n = r.u16()?;
-        LimitExceeded::check(Limit::ColourMapEntries, n.into(), limits.max_colour_map_entries.into())?;
+        LimitExceeded::check(
+            Limit::ColourMapEntries,
+            n.into(),
+            limits.max_colour_map_entries.into(),
+        )?;
         if u32::from(first) + u32::from(n) > 65536 {
             return fail(Malformed::InvalidValue {
                 field: "SetColourMapEntries first-colour + number-of-colours",

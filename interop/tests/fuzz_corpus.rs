@@ -1,0 +1,69 @@
+//! Replays every committed fuzz input (seed corpora and crash regressions) through the
+//! function its cargo-fuzz target calls, so fixed crashes stay fixed on every `cargo test`,
+//! in a debug build with overflow checks, without cargo-fuzz or a nightly toolchain.
+
+use std::fs;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+/// Fuzz target name (fuzz/fuzz_targets/<name>.rs) -> the function it calls.
+const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("proto_client_stream", rfb_proto::fuzzing::client_stream),
+    ("proto_server_stream", rfb_proto::fuzzing::server_stream),
+    ("proto_extended_clipboard", rfb_proto::fuzzing::extended_clipboard),
+    ("server_handshake", rfb_server::fuzzing::handshake),
+    ("client_handshake", rfb_client::fuzzing::handshake),
+];
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("fuzz")
+}
+
+/// The input files of one directory (missing directory: none), skipping dot files.
+fn inputs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(rd) = fs::read_dir(dir) else { return Vec::new() };
+    let mut v: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_fuzz_target_is_in_the_table() {
+    let dir = fuzz_dir().join("fuzz_targets");
+    let mut on_disk: Vec<String> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_string_lossy().strip_suffix(".rs").map(str::to_owned))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = TARGETS.iter().map(|(n, _)| (*n).to_owned()).collect();
+    listed.sort();
+    assert_eq!(on_disk, listed, "fuzz/fuzz_targets and the TARGETS table of this test must match");
+}
+
+#[test]
+fn corpora_and_regressions_replay_without_panic() {
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for (target, f) in TARGETS {
+        let corpus = inputs(&fuzz_dir().join("corpus").join(target));
+        let regressions = inputs(&fuzz_dir().join("regressions").join(target));
+        assert!(!corpus.is_empty(), "fuzz/corpus/{target}/ is empty: run scripts/make-seeds.py");
+        assert!(
+            fuzz_dir().join("regressions").join(target).is_dir(),
+            "fuzz/regressions/{target}/ is missing (keep it, with a .gitkeep)"
+        );
+        for path in corpus.iter().chain(&regressions) {
+            let data = fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            total += 1;
+            if panic::catch_unwind(AssertUnwindSafe(|| f(&data))).is_err() {
+                failures.push(format!("{target}: {}", path.display()));
+            }
+        }
+        println!("{target}: {} corpus + {} regression inputs", corpus.len(), regressions.len());
+    }
+    assert!(failures.is_empty(), "{} of {total} inputs panicked:\n{}", failures.len(), failures.join("\n"));
+}

@@ -1,0 +1,238 @@
+//! The client's copy of the remote framebuffer, and the decoders that paint it.
+
+use std::collections::HashMap;
+
+use rfb_codec::copy_rect::CopyRectDecoder;
+use rfb_codec::pixel::{rgb8, Palette};
+use rfb_codec::raw::RawDecoder;
+use rfb_codec::rre::{CorreDecoder, RreDecoder};
+use rfb_codec::trle::TrleDecoder;
+use rfb_codec::zlib::ZlibDecoder;
+use rfb_codec::zrle::ZrleDecoder;
+use rfb_codec::{CodecError, CodecLimits, Framebuffer, RectDecoder};
+use rfb_proto::{
+    BasicFramer, Encoding, Error as ProtoError, Limits, Malformed, PayloadFramer, PixelFormat,
+    Progress, Rect, RectHeader,
+};
+
+/// Turns a codec error into the protocol error the stream walker reports.
+fn proto_error(encoding: Encoding, e: CodecError) -> ProtoError {
+    match e {
+        CodecError::Proto(p) => p,
+        other => Malformed::RectPayload {
+            encoding: encoding.0,
+            detail: other.to_string(),
+        }
+        .into(),
+    }
+}
+
+/// A decoder for every encoding this crate can decode, or `None`.
+fn new_decoder(encoding: Encoding) -> Option<Box<dyn RectDecoder + Send>> {
+    Some(match encoding {
+        Encoding::RAW => Box::new(RawDecoder),
+        Encoding::COPY_RECT => Box::new(CopyRectDecoder),
+        Encoding::RRE => Box::new(RreDecoder),
+        Encoding::CORRE => Box::new(CorreDecoder),
+        Encoding::ZLIB => Box::new(ZlibDecoder::new()),
+        Encoding::ZRLE => Box::new(ZrleDecoder::new()),
+        Encoding::TRLE => Box::new(TrleDecoder::new()),
+        _ => return None,
+    })
+}
+
+/// The encodings [`RemoteFramebuffer`] can decode, best first (a sensible default
+/// preference list for SetEncodings).
+pub const DECODABLE_ENCODINGS: &[Encoding] = &[
+    Encoding::ZRLE,
+    Encoding::TRLE,
+    Encoding::ZLIB,
+    Encoding::RRE,
+    Encoding::CORRE,
+    Encoding::COPY_RECT,
+    Encoding::RAW,
+];
+
+/// Frames rectangle payloads of every encoding this crate decodes (plus the
+/// fixed-layout pseudo-encodings, through [`BasicFramer`]).
+///
+/// Framing is stateless for all of them (the zlib-based ones carry a length), so one
+/// framer serves the connection while [`RemoteFramebuffer`] keeps the stateful decoders.
+#[derive(Default)]
+pub struct CodecFramer {
+    decoders: HashMap<Encoding, Box<dyn RectDecoder + Send>>,
+    limits: CodecLimits,
+}
+
+impl std::fmt::Debug for CodecFramer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodecFramer").finish_non_exhaustive()
+    }
+}
+
+impl CodecFramer {
+    /// A framer with the given codec limits.
+    pub fn new(limits: CodecLimits) -> CodecFramer {
+        CodecFramer {
+            decoders: HashMap::new(),
+            limits,
+        }
+    }
+}
+
+impl PayloadFramer for CodecFramer {
+    fn frame(
+        &mut self,
+        header: &RectHeader,
+        pf: &PixelFormat,
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<Progress<()>, ProtoError> {
+        let enc = header.encoding;
+        if enc == Encoding::RAW || enc == Encoding::COPY_RECT || enc.is_pseudo() {
+            return BasicFramer.frame(header, pf, buf, limits);
+        }
+        if !self.decoders.contains_key(&enc) {
+            match new_decoder(enc) {
+                Some(d) => {
+                    self.decoders.insert(enc, d);
+                }
+                None => return BasicFramer.frame(header, pf, buf, limits),
+            }
+        }
+        let Some(decoder) = self.decoders.get_mut(&enc) else {
+            return BasicFramer.frame(header, pf, buf, limits);
+        };
+        decoder
+            .frame(header.rect, pf, buf, &self.limits)
+            .map_err(|e| proto_error(enc, e))
+    }
+}
+
+/// What applying one rectangle changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FramebufferChange {
+    /// Pixels in this rectangle changed.
+    Painted(Rect),
+    /// The framebuffer was resized (contents cleared).
+    Resized {
+        /// New width.
+        width: u16,
+        /// New height.
+        height: u16,
+    },
+    /// The desktop name changed.
+    DesktopName(String),
+    /// LastRect: the update is over.
+    LastRect,
+    /// A pseudo-encoding this framebuffer does not act on.
+    Ignored(Encoding),
+}
+
+/// The client's copy of the remote screen, in the wire pixel format, with one
+/// persistent decoder per encoding (zlib streams live across rectangles).
+///
+/// ```
+/// use rfb_client::RemoteFramebuffer;
+/// use rfb_proto::{Encoding, PixelFormat, Rect, RectHeader};
+/// let mut fb = RemoteFramebuffer::new(2, 1, PixelFormat::RGB888);
+/// let header = RectHeader { rect: Rect::new(0, 0, 2, 1), encoding: Encoding::RAW };
+/// fb.apply(&header, &[0, 0, 255, 0, 0, 255, 0, 0]).unwrap();
+/// assert_eq!(fb.to_rgb(), vec![255, 0, 0, 0, 255, 0]);
+/// ```
+pub struct RemoteFramebuffer {
+    fb: Framebuffer,
+    decoders: HashMap<Encoding, Box<dyn RectDecoder + Send>>,
+    palette: Option<Palette>,
+    limits: CodecLimits,
+}
+
+impl std::fmt::Debug for RemoteFramebuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteFramebuffer")
+            .field("framebuffer", &self.fb)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RemoteFramebuffer {
+    /// A black framebuffer of the given size and wire format.
+    pub fn new(width: u16, height: u16, format: PixelFormat) -> RemoteFramebuffer {
+        RemoteFramebuffer {
+            fb: Framebuffer::new(width, height, format),
+            decoders: HashMap::new(),
+            palette: None,
+            limits: CodecLimits::default(),
+        }
+    }
+
+    /// The pixels.
+    pub fn framebuffer(&self) -> &Framebuffer {
+        &self.fb
+    }
+
+    /// Sets the colour map used to show colour-map formats (from SetColourMapEntries).
+    pub fn set_palette(&mut self, palette: Option<Palette>) {
+        self.palette = palette;
+    }
+
+    /// Changes the wire pixel format (after sending SetPixelFormat); the contents are
+    /// cleared and the decoders reset.
+    pub fn set_pixel_format(&mut self, format: PixelFormat) {
+        self.fb = Framebuffer::new(self.fb.width(), self.fb.height(), format);
+        self.decoders.clear();
+    }
+
+    /// Decodes one rectangle of an update into the framebuffer.
+    pub fn apply(&mut self, header: &RectHeader, payload: &[u8]) -> Result<FramebufferChange, CodecError> {
+        let enc = header.encoding;
+        let rect = header.rect;
+        match enc {
+            Encoding::DESKTOP_SIZE | Encoding::EXTENDED_DESKTOP_SIZE => {
+                // For ExtendedDesktopSize a non-zero x with a non-zero y is a failed
+                // request: the size did not change.
+                if enc == Encoding::EXTENDED_DESKTOP_SIZE && rect.x == 1 && rect.y != 0 {
+                    return Ok(FramebufferChange::Ignored(enc));
+                }
+                let format = *self.fb.format();
+                self.fb = Framebuffer::new(rect.width, rect.height, format);
+                return Ok(FramebufferChange::Resized {
+                    width: rect.width,
+                    height: rect.height,
+                });
+            }
+            Encoding::LAST_RECT => return Ok(FramebufferChange::LastRect),
+            Encoding::DESKTOP_NAME => {
+                let name = payload.get(4..).map(rfb_proto::decode_text).unwrap_or_default();
+                return Ok(FramebufferChange::DesktopName(name));
+            }
+            e if e.is_pseudo() => return Ok(FramebufferChange::Ignored(e)),
+            _ => {}
+        }
+        if !self.decoders.contains_key(&enc) {
+            let Some(d) = new_decoder(enc) else {
+                return Err(CodecError::Proto(rfb_proto::Incompatible::Encoding(enc.0).into()));
+            };
+            self.decoders.insert(enc, d);
+        }
+        let Some(decoder) = self.decoders.get_mut(&enc) else {
+            return Err(CodecError::Proto(rfb_proto::Incompatible::Encoding(enc.0).into()));
+        };
+        decoder.decode(rect, payload, &mut self.fb, &self.limits)?;
+        Ok(FramebufferChange::Painted(rect))
+    }
+
+    /// The whole framebuffer as packed 8-bit `R G B` (colour-map formats through the
+    /// palette; missing entries are black).
+    pub fn to_rgb(&self) -> Vec<u8> {
+        let format = *self.fb.format();
+        let bpp = format.bytes_per_pixel();
+        let mut out = Vec::with_capacity(self.fb.data().len() / bpp * 3);
+        for px in self.fb.data().chunks_exact(bpp) {
+            let v = rfb_codec::pixel::pixel_value(px, &format);
+            out.extend_from_slice(&rgb8(v, &format, self.palette.as_ref()));
+        }
+        out
+    }
+}
