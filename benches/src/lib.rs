@@ -58,7 +58,11 @@ pub fn corpus_info(path: &Path) -> Result<CorpusInfo> {
                     bail!("{name}: format {fmt}, only rgb888 is supported");
                 }
             }
-            let num = |k: &str| f.get(k).and_then(|v| v.as_u64()).with_context(|| format!("{name}: no {k}"));
+            let num = |k: &str| {
+                f.get(k)
+                    .and_then(|v| v.as_u64())
+                    .with_context(|| format!("{name}: no {k}"))
+            };
             return Ok(CorpusInfo {
                 width: u16::try_from(num("width")?)?,
                 height: u16::try_from(num("height")?)?,
@@ -108,18 +112,24 @@ pub struct UpdateReader {
 
 impl std::fmt::Debug for UpdateReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpdateReader").field("bytes_read", &self.bytes_read).finish()
+        f.debug_struct("UpdateReader")
+            .field("bytes_read", &self.bytes_read)
+            .finish()
     }
 }
 
 impl UpdateReader {
     /// Opens a `.rfb.zst` file (or an uncompressed `.rfb`).
     pub fn open(path: &Path) -> Result<UpdateReader> {
-        let file = BufReader::with_capacity(1 << 20, File::open(path).with_context(|| format!("opening {}", path.display()))?);
+        let file = BufReader::with_capacity(
+            1 << 20,
+            File::open(path).with_context(|| format!("opening {}", path.display()))?,
+        );
         let src: Box<dyn Read> = if path.extension().is_some_and(|e| e == "zst") {
             Box::new(BufReader::with_capacity(
                 1 << 20,
-                ruzstd::decoding::StreamingDecoder::new(file).map_err(|e| anyhow::anyhow!("zstd: {e}"))?,
+                ruzstd::decoding::StreamingDecoder::new(file)
+                    .map_err(|e| anyhow::anyhow!("zstd: {e}"))?,
             ))
         } else {
             Box::new(file)
@@ -153,7 +163,11 @@ impl UpdateReader {
             return Ok(false);
         }
         if head[0] != 0 {
-            bail!("message type {} at byte {}: not a FramebufferUpdate", head[0], self.bytes_read - 4);
+            bail!(
+                "message type {} at byte {}: not a FramebufferUpdate",
+                head[0],
+                self.bytes_read - 4
+            );
         }
         let n = u16::from_be_bytes([head[2], head[3]]);
         for _ in 0..n {
@@ -171,6 +185,12 @@ impl UpdateReader {
                     up.pixels.resize(offset + len, 0);
                     if !self.fill(&mut up.pixels[offset..])? && len > 0 {
                         bail!("stream ends inside a rectangle");
+                    }
+                    // Xvnc leaves the unused fourth byte of rgb888 pixels as garbage
+                    // (the corpus README says 0): clear it, so every encoding sees the
+                    // same colours and a decoded framebuffer can be compared exactly.
+                    for px in up.pixels[offset..].chunks_exact_mut(4) {
+                        px[3] = 0;
                     }
                     up.rects.push(CorpusRect::Raw { rect, offset });
                 }
@@ -204,7 +224,11 @@ pub fn thread_cpu_seconds() -> f64 {
     use std::time::Instant;
     static START: OnceLock<Instant> = OnceLock::new();
     if let Ok(s) = std::fs::read_to_string("/proc/thread-self/schedstat") {
-        if let Some(ns) = s.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()) {
+        if let Some(ns) = s
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             return ns as f64 * 1e-9;
         }
     }
@@ -230,7 +254,14 @@ pub enum Codec {
 
 impl Codec {
     /// Every codec, in the order above.
-    pub const ALL: [Codec; 6] = [Codec::Raw, Codec::Rre, Codec::Hextile, Codec::Zlib, Codec::Trle, Codec::Zrle];
+    pub const ALL: [Codec; 6] = [
+        Codec::Raw,
+        Codec::Rre,
+        Codec::Hextile,
+        Codec::Zlib,
+        Codec::Trle,
+        Codec::Zrle,
+    ];
 
     /// Its lower-case name, as `--encoding` takes it.
     pub fn name(self) -> &'static str {
@@ -303,7 +334,12 @@ pub struct ReplayResult {
 /// Replays `path` onto a framebuffer, re-encodes every Raw rectangle of every update with
 /// `codec`, decodes what it encoded into a second framebuffer and checks after every
 /// update that both framebuffers are equal. `max_updates` stops early (for quick runs).
-pub fn replay(path: &Path, codec: Codec, level: u32, max_updates: Option<u64>) -> Result<ReplayResult> {
+pub fn replay(
+    path: &Path,
+    codec: Codec,
+    level: u32,
+    max_updates: Option<u64>,
+) -> Result<ReplayResult> {
     use bytes::BytesMut;
     use rfb_codec::{CodecLimits, Framebuffer};
     use rfb_proto::Progress;
@@ -358,7 +394,11 @@ pub fn replay(path: &Path, codec: Codec, level: u32, max_updates: Option<u64>) -
         // The viewer side: copies first (Xvnc sends them first), then decode.
         for r in &up.rects {
             if let CorpusRect::Copy { rect, src_x, src_y } = *r {
-                dfb.copy_within(Rect::new(src_x, src_y, rect.width, rect.height), rect.x, rect.y)?;
+                dfb.copy_within(
+                    Rect::new(src_x, src_y, rect.width, rect.height),
+                    rect.x,
+                    rect.y,
+                )?;
             }
         }
         let t0 = thread_cpu_seconds();
@@ -366,13 +406,20 @@ pub fn replay(path: &Path, codec: Codec, level: u32, max_updates: Option<u64>) -
             let payload = &wire[start..end];
             match dec.frame(rect, &CORPUS_FORMAT, payload, &limits)? {
                 Progress::Done { consumed, .. } if consumed == payload.len() => {}
-                other => bail!("framing our own {} rectangle {rect:?}: {other:?}", codec.name()),
+                other => bail!(
+                    "framing our own {} rectangle {rect:?}: {other:?}",
+                    codec.name()
+                ),
             }
             dec.decode(rect, payload, &mut dfb, &limits)?;
         }
         res.decode_cpu_s += thread_cpu_seconds() - t0;
         if dfb.data() != fb.data() {
-            bail!("{}: decoded framebuffer differs after update {}", codec.name(), res.updates);
+            bail!(
+                "{}: decoded framebuffer differs after update {}",
+                codec.name(),
+                res.updates
+            );
         }
     }
     Ok(res)

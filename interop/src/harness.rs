@@ -70,7 +70,13 @@ impl PeerTest {
     }
 
     /// Like [`PeerTest::run`], with `input` written to the process's stdin.
-    pub fn run_with_input(&self, name: &str, cmd: Command, timeout: Duration, input: Option<&[u8]>) -> Result<Finished> {
+    pub fn run_with_input(
+        &self,
+        name: &str,
+        cmd: Command,
+        timeout: Duration,
+        input: Option<&[u8]>,
+    ) -> Result<Finished> {
         let name = self.unique(name);
         let f = process::run_bounded(&name, cmd, &self.dir, timeout, input)?;
         for l in [&f.stdout_log, &f.stderr_log] {
@@ -97,7 +103,13 @@ impl PeerTest {
             let text = String::from_utf8_lossy(&bytes);
             let lines: Vec<&str> = text.lines().collect();
             let shown = &lines[lines.len().saturating_sub(LOG_TAIL_LINES)..];
-            let _ = writeln!(err, "----- {} ({} lines, last {}) -----", path.display(), lines.len(), shown.len());
+            let _ = writeln!(
+                err,
+                "----- {} ({} lines, last {}) -----",
+                path.display(),
+                lines.len(),
+                shown.len()
+            );
             for l in shown {
                 let _ = writeln!(err, "    {l}");
             }
@@ -130,7 +142,10 @@ pub fn peer_test(name: &str, body: impl FnOnce(&PeerTest) -> Result<String>) {
     let secs = t0.elapsed().as_secs_f64();
     match result {
         Ok(Ok(summary)) => {
-            let _ = writeln!(std::io::stdout().lock(), "PASS {name}: {summary} [{secs:.1}s]");
+            let _ = writeln!(
+                std::io::stdout().lock(),
+                "PASS {name}: {summary} [{secs:.1}s]"
+            );
             let _ = fs::remove_dir_all(&cx.dir);
         }
         Ok(Err(e)) => {
@@ -140,7 +155,10 @@ pub fn peer_test(name: &str, body: impl FnOnce(&PeerTest) -> Result<String>) {
         }
         Err(p) => {
             cx.dump_logs();
-            let _ = writeln!(std::io::stderr().lock(), "FAIL {name}: panicked [{secs:.1}s]");
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "FAIL {name}: panicked [{secs:.1}s]"
+            );
             panic::resume_unwind(p);
         }
     }

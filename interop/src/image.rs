@@ -62,12 +62,24 @@ impl Image {
             fields.push(String::from_utf8_lossy(&data[start..pos]).into_owned());
         }
         pos += 1; // the single whitespace byte after maxval
-        ensure!(fields[0] == "P6", "not a binary PPM (magic {:?})", fields[0]);
+        ensure!(
+            fields[0] == "P6",
+            "not a binary PPM (magic {:?})",
+            fields[0]
+        );
         let width: usize = fields[1].parse().context("PPM width")?;
         let height: usize = fields[2].parse().context("PPM height")?;
-        ensure!(fields[3] == "255", "PPM maxval {} (only 255 supported)", fields[3]);
+        ensure!(
+            fields[3] == "255",
+            "PPM maxval {} (only 255 supported)",
+            fields[3]
+        );
         let n = width * height * 3;
-        ensure!(data.len() >= pos + n, "PPM {width}x{height} truncated: {} of {n} pixel bytes", data.len().saturating_sub(pos));
+        ensure!(
+            data.len() >= pos + n,
+            "PPM {width}x{height} truncated: {} of {n} pixel bytes",
+            data.len().saturating_sub(pos)
+        );
         Ok(Image::new(width, height, data[pos..pos + n].to_vec()))
     }
 
@@ -94,7 +106,14 @@ impl Image {
     /// byte order comes from the header.
     pub fn from_xwd(data: &[u8]) -> Result<Image> {
         ensure!(data.len() >= 100, "XWD file too short");
-        let h = |i: usize| u32::from_be_bytes([data[i * 4], data[i * 4 + 1], data[i * 4 + 2], data[i * 4 + 3]]);
+        let h = |i: usize| {
+            u32::from_be_bytes([
+                data[i * 4],
+                data[i * 4 + 1],
+                data[i * 4 + 2],
+                data[i * 4 + 3],
+            ])
+        };
         let (header_size, version, format) = (h(0) as usize, h(1), h(2));
         let (width, height) = (h(4) as usize, h(5) as usize);
         let (byte_order, bpp, bpl, class) = (h(7), h(11), h(12) as usize, h(13));
@@ -102,7 +121,10 @@ impl Image {
         let ncolors = h(19) as usize;
         ensure!(version == 7, "XWD version {version} (expected 7)");
         ensure!(format == 2, "XWD pixmap format {format} (only ZPixmap)");
-        ensure!(class == 4 || class == 5, "XWD visual class {class} (only TrueColor/DirectColor)");
+        ensure!(
+            class == 4 || class == 5,
+            "XWD visual class {class} (only TrueColor/DirectColor)"
+        );
         let off = header_size + ncolors * 12;
         let bytes_pp = match bpp {
             16 => 2,
@@ -110,7 +132,10 @@ impl Image {
             32 => 4,
             _ => bail!("XWD bits per pixel {bpp} unsupported"),
         };
-        ensure!(bpl >= width * bytes_pp, "XWD bytes per line {bpl} too small");
+        ensure!(
+            bpl >= width * bytes_pp,
+            "XWD bytes per line {bpl} too small"
+        );
         ensure!(data.len() >= off + bpl * height, "XWD pixel data truncated");
         let mut rgb = Vec::with_capacity(width * height * 3);
         for y in 0..height {
@@ -126,7 +151,11 @@ impl Image {
                     let shift = m.trailing_zeros();
                     let max = m >> shift;
                     let c = (v & m) >> shift;
-                    rgb.push(if max == 255 { c as u8 } else { (c * 255 / max) as u8 });
+                    rgb.push(if max == 255 {
+                        c as u8
+                    } else {
+                        (c * 255 / max) as u8
+                    });
                 }
             }
         }

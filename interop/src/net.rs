@@ -30,7 +30,9 @@ static NEXT: AtomicU16 = AtomicU16::new(0);
 pub fn listening_ports() -> HashSet<u16> {
     let mut ports = HashSet::new();
     for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
-        let Ok(text) = fs::read_to_string(file) else { continue };
+        let Ok(text) = fs::read_to_string(file) else {
+            continue;
+        };
         for line in text.lines().skip(1) {
             let mut fields = line.split_whitespace();
             let local = fields.nth(1);
@@ -38,7 +40,10 @@ pub fn listening_ports() -> HashSet<u16> {
             if state != Some("0A") {
                 continue;
             }
-            if let Some(port) = local.and_then(|l| l.rsplit(':').next()).and_then(|p| u16::from_str_radix(p, 16).ok()) {
+            if let Some(port) = local
+                .and_then(|l| l.rsplit(':').next())
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+            {
                 ports.insert(port);
             }
         }
@@ -72,7 +77,11 @@ pub fn free_port() -> Result<u16> {
             return Ok(port);
         }
     }
-    bail!("no free TCP port in {}..{}", PORT_BASE, PORT_BASE + PORT_COUNT)
+    bail!(
+        "no free TCP port in {}..{}",
+        PORT_BASE,
+        PORT_BASE + PORT_COUNT
+    )
 }
 
 /// Waits until `port` listens; an error if `owner` exits first or after `timeout`.
@@ -84,10 +93,16 @@ pub fn wait_listening(port: u16, owner: &mut Spawned, timeout: Duration) -> Resu
         }
         if !owner.is_running() {
             let status = owner.status_text();
-            bail!("{} exited ({status}) before listening on port {port}", owner.name());
+            bail!(
+                "{} exited ({status}) before listening on port {port}",
+                owner.name()
+            );
         }
         if Instant::now() >= end {
-            bail!("{} not listening on port {port} after {timeout:?}", owner.name());
+            bail!(
+                "{} not listening on port {port} after {timeout:?}",
+                owner.name()
+            );
         }
         thread::sleep(Duration::from_millis(50));
     }

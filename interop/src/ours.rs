@@ -13,15 +13,21 @@ use crate::image::Image;
 use crate::net;
 use crate::process::{Finished, Spawned};
 
-/// The directory holding our binaries: `$RFB_BIN_DIR`, or target/<profile>/ (the parent of
+/// The directory holding our binaries: `$RFB_BIN_DIR`, or `target/<profile>/` (the parent of
 /// the `deps/` directory holding the running test executable).
 pub fn bin_dir() -> Result<PathBuf> {
     if let Some(d) = std::env::var_os("RFB_BIN_DIR") {
         return Ok(PathBuf::from(d));
     }
     let exe = std::env::current_exe().context("locating the test executable")?;
-    let deps = exe.parent().context("test executable has no parent directory")?;
-    let profile = if deps.file_name().is_some_and(|n| n == "deps") { deps.parent().unwrap_or(deps) } else { deps };
+    let deps = exe
+        .parent()
+        .context("test executable has no parent directory")?;
+    let profile = if deps.file_name().is_some_and(|n| n == "deps") {
+        deps.parent().unwrap_or(deps)
+    } else {
+        deps
+    };
     Ok(profile.to_path_buf())
 }
 
@@ -29,7 +35,10 @@ pub fn bin_dir() -> Result<PathBuf> {
 pub fn our_bin(name: &str) -> Result<PathBuf> {
     let p = bin_dir()?.join(name);
     if !p.is_file() {
-        bail!("{} not found: build our binaries first with `cargo build --workspace --bins`", p.display());
+        bail!(
+            "{} not found: build our binaries first with `cargo build --workspace --bins`",
+            p.display()
+        );
     }
     Ok(p)
 }
@@ -105,7 +114,13 @@ pub struct ServerOptions {
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { width: 320, height: 240, name: "rfb-interop".into(), password: None, once: true }
+        ServerOptions {
+            width: 320,
+            height: 240,
+            name: "rfb-interop".into(),
+            password: None,
+            once: true,
+        }
     }
 }
 
@@ -127,11 +142,17 @@ impl OurServer {
         let truth_path = cx.path(&format!("{}.ppm", cx.unique("truth")));
         let mut c = Command::new(our_bin("rfb-handshake-server")?);
         c.args(["--listen", &format!("127.0.0.1:{port}")]);
-        c.args(["--width", &opts.width.to_string(), "--height", &opts.height.to_string()]);
+        c.args([
+            "--width",
+            &opts.width.to_string(),
+            "--height",
+            &opts.height.to_string(),
+        ]);
         c.args(["--name", &opts.name]);
         c.arg("--write-truth").arg(&truth_path);
         if let Some(pw) = &opts.password {
-            c.arg("--password-file").arg(crate::peers::plain_password_file(cx, pw)?);
+            c.arg("--password-file")
+                .arg(crate::peers::plain_password_file(cx, pw)?);
         }
         if opts.once {
             c.arg("--once");
@@ -140,7 +161,11 @@ impl OurServer {
         process
             .wait_line(|l| l.starts_with("listening "), Duration::from_secs(15))
             .context("waiting for rfb-handshake-server's `listening` line")?;
-        Ok(OurServer { process, port, truth_path })
+        Ok(OurServer {
+            process,
+            port,
+            truth_path,
+        })
     }
 
     /// The framebuffer it serves, as written by `--write-truth`.

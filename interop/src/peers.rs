@@ -38,7 +38,10 @@ pub fn jpegshim() -> Result<PathBuf> {
     let src = repo_root().join("scripts/peers/src/jpegshim.c");
     let dir = peers_build_dir();
     let out = dir.join("jpegshim.so");
-    let fresh = match (fs::metadata(&out).and_then(|m| m.modified()), fs::metadata(&src).and_then(|m| m.modified())) {
+    let fresh = match (
+        fs::metadata(&out).and_then(|m| m.modified()),
+        fs::metadata(&src).and_then(|m| m.modified()),
+    ) {
         (Ok(o), Ok(s)) => o >= s,
         (Ok(_), Err(_)) => true,
         _ => false,
@@ -55,7 +58,11 @@ pub fn jpegshim() -> Result<PathBuf> {
         .arg("-ldl")
         .status()
         .context("running gcc (scripts/install-deps.sh installs it)")?;
-    ensure!(st.success(), "gcc failed to build {} ({st}); is libjpeg-dev installed?", src.display());
+    ensure!(
+        st.success(),
+        "gcc failed to build {} ({st}); is libjpeg-dev installed?",
+        src.display()
+    );
     fs::rename(&tmp, &out)?;
     Ok(out)
 }
@@ -74,7 +81,12 @@ pub fn vnc_password_file(cx: &PeerTest, password: &str) -> Result<PathBuf> {
         Some(format!("{password}\n").as_bytes()),
     )?;
     let data = fs::read(&r.stdout_log)?;
-    ensure!(r.code() == Some(0) && data.len() == 8, "tigervncpasswd -f failed ({}): {}", r.describe(), r.stderr.trim());
+    ensure!(
+        r.code() == Some(0) && data.len() == 8,
+        "tigervncpasswd -f failed ({}): {}",
+        r.describe(),
+        r.stderr.trim()
+    );
     let path = cx.path(&cx.unique("vncpasswd"));
     fs::write(&path, data)?;
     Ok(path)
@@ -108,7 +120,13 @@ pub struct Xvnc {
 impl Xvnc {
     /// Starts `Xvnc :N -geometry WxH -depth 24 -rfbport P -interface 127.0.0.1 ...` with the
     /// given security and desktop name, and waits until the RFB port listens.
-    pub fn start(cx: &PeerTest, width: u32, height: u32, auth: &ServerAuth, desktop: &str) -> Result<Xvnc> {
+    pub fn start(
+        cx: &PeerTest,
+        width: u32,
+        height: u32,
+        auth: &ServerAuth,
+        desktop: &str,
+    ) -> Result<Xvnc> {
         let port = net::free_port()?;
         let x = XServer::start(cx, "Xvnc", |d| {
             let mut a: Vec<String> = vec![
@@ -159,8 +177,13 @@ impl Xvnc {
             format!("#define b_width 16\n#define b_height 16\nstatic unsigned char b_bits[] = {{\n{zeros}}};\n"),
         )?;
         let b = blank.display().to_string();
-        self.x
-            .run_client(cx, "xsetroot", &["-mod", "16", "16", "-fg", "#ff8000", "-bg", "#204060", "-cursor", &b, &b])?;
+        self.x.run_client(
+            cx,
+            "xsetroot",
+            &[
+                "-mod", "16", "16", "-fg", "#ff8000", "-bg", "#204060", "-cursor", &b, &b,
+            ],
+        )?;
         let shot = self.x.settled_screenshot(cx, Duration::from_secs(10))?;
         ensure!(!shot.is_uniform(), "xsetroot -mod left a uniform screen");
         Ok(shot)
@@ -179,7 +202,12 @@ pub struct Snapshot {
 /// Runs vncsnapshot 1.2a (an RFB 3.3 client) against 127.0.0.1:`port` (display = port - 5900),
 /// asking for `encodings` (e.g. "raw", "hextile"), with an optional obfuscated password file.
 /// The exact pixels come from the libjpeg shim (vncsnapshot itself only writes JPEG).
-pub fn vncsnapshot(cx: &PeerTest, port: u16, password_file: Option<&Path>, encodings: &str) -> Result<Snapshot> {
+pub fn vncsnapshot(
+    cx: &PeerTest,
+    port: u16,
+    password_file: Option<&Path>,
+    encodings: &str,
+) -> Result<Snapshot> {
     ensure!(port >= 5900, "vncsnapshot can only reach ports >= 5900");
     let shim = jpegshim()?;
     let tag = cx.unique("vncsnapshot");
@@ -191,9 +219,15 @@ pub fn vncsnapshot(cx: &PeerTest, port: u16, password_file: Option<&Path>, encod
     }
     c.arg(format!("127.0.0.1:{}", port - 5900));
     c.arg(cx.path(&format!("{tag}.jpg")));
-    c.env("LD_PRELOAD", &shim).env("JPEGSHIM_PPM", &ppm).env_remove("DISPLAY");
+    c.env("LD_PRELOAD", &shim)
+        .env("JPEGSHIM_PPM", &ppm)
+        .env_remove("DISPLAY");
     let run = cx.run("vncsnapshot", c, Duration::from_secs(30))?;
-    let image = if run.code() == Some(0) && ppm.exists() { Some(Image::read_ppm(&ppm)?) } else { None };
+    let image = if run.code() == Some(0) && ppm.exists() {
+        Some(Image::read_ppm(&ppm)?)
+    } else {
+        None
+    };
     Ok(Snapshot { run, image })
 }
 
@@ -214,7 +248,18 @@ impl Viewer {
     pub fn start(cx: &PeerTest, port: u16, password_file: Option<&Path>) -> Result<Viewer> {
         let xvfb = XServer::start(cx, "Xvfb", |d| {
             let mut a = vec![d.to_string()];
-            a.extend(["-screen", "0", "1024x768x24", "-nolisten", "tcp", "-noreset", "-br"].map(String::from));
+            a.extend(
+                [
+                    "-screen",
+                    "0",
+                    "1024x768x24",
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
+                    "-br",
+                ]
+                .map(String::from),
+            );
             a
         })?;
         let _ = xvfb.run_client(cx, "xdotool", &["mousemove", "1023", "767"]);
@@ -260,14 +305,21 @@ impl Viewer {
         while Instant::now() < end {
             thread::sleep(Duration::from_millis(500));
             if !self.viewer.is_running() {
-                bail!("vncviewer exited ({}) before showing a stable picture", self.viewer.status_text());
+                bail!(
+                    "vncviewer exited ({}) before showing a stable picture",
+                    self.viewer.status_text()
+                );
             }
             let (win, since) = match &window {
                 Some(w) => w.clone(),
                 None => {
                     let out = self
                         .xvfb
-                        .run_client(cx, "xdotool", &["search", "--onlyvisible", "--class", "TigerVNC"])
+                        .run_client(
+                            cx,
+                            "xdotool",
+                            &["search", "--onlyvisible", "--class", "TigerVNC"],
+                        )
                         .unwrap_or_default();
                     match out.lines().last() {
                         Some(id) if !id.trim().is_empty() => {

@@ -65,19 +65,25 @@ impl Spawned {
     ) -> Result<Spawned> {
         let stdout_log = dir.join(format!("{name}.stdout"));
         let stderr_log = dir.join(format!("{name}.stderr"));
-        let err = File::create(&stderr_log).with_context(|| format!("creating {}", stderr_log.display()))?;
+        let err = File::create(&stderr_log)
+            .with_context(|| format!("creating {}", stderr_log.display()))?;
         cmd.process_group(0).stderr(Stdio::from(err));
-        cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         if live_stdout {
             cmd.stdout(Stdio::piped());
         } else {
-            let out = File::create(&stdout_log).with_context(|| format!("creating {}", stdout_log.display()))?;
+            let out = File::create(&stdout_log)
+                .with_context(|| format!("creating {}", stdout_log.display()))?;
             cmd.stdout(Stdio::from(out));
         }
         let program = cmd.get_program().to_string_lossy().into_owned();
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {name} ({program}): is it installed? (scripts/install-deps.sh)"))?;
+        let mut child = cmd.spawn().with_context(|| {
+            format!("cannot start {name} ({program}): is it installed? (scripts/install-deps.sh)")
+        })?;
         if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
             // A child that exits without reading makes this fail: that shows in its status.
             let _ = stdin.write_all(data);
@@ -86,12 +92,16 @@ impl Spawned {
         let reader = match child.stdout.take() {
             Some(pipe) => {
                 let lines = Arc::clone(&lines);
-                let mut log = File::create(&stdout_log).with_context(|| format!("creating {}", stdout_log.display()))?;
+                let mut log = File::create(&stdout_log)
+                    .with_context(|| format!("creating {}", stdout_log.display()))?;
                 Some(thread::spawn(move || {
                     for line in BufReader::new(pipe).lines() {
                         let Ok(line) = line else { break };
                         let _ = writeln!(log, "{line}");
-                        lines.lock().unwrap_or_else(PoisonError::into_inner).push(line);
+                        lines
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .push(line);
                     }
                 }))
             }
@@ -148,7 +158,12 @@ impl Spawned {
                 return Ok(st);
             }
             if Instant::now() >= end {
-                bail!("{} (pid {}) still running after {:?}", self.name, self.pid(), timeout);
+                bail!(
+                    "{} (pid {}) still running after {:?}",
+                    self.name,
+                    self.pid(),
+                    timeout
+                );
             }
             thread::sleep(POLL);
         }
@@ -156,7 +171,10 @@ impl Spawned {
 
     /// Stdout lines read so far (only with `live_stdout`).
     pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.lines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Waits at most `timeout` for a stdout line matching `pred` (only with `live_stdout`)
@@ -173,10 +191,17 @@ impl Spawned {
             }
             if exited {
                 let status = self.status_text();
-                bail!("{} exited ({status}) without printing the expected line", self.name);
+                bail!(
+                    "{} exited ({status}) without printing the expected line",
+                    self.name
+                );
             }
             if Instant::now() >= end {
-                bail!("{} printed no expected line within {:?}", self.name, timeout);
+                bail!(
+                    "{} printed no expected line within {:?}",
+                    self.name,
+                    timeout
+                );
             }
             thread::sleep(POLL);
         }
@@ -279,7 +304,13 @@ impl Finished {
 
 /// Runs `cmd` to completion, at most `timeout` (then it is stopped and `timed_out` set),
 /// with `input` (if any) on its stdin; output is also kept in `DIR/NAME.stdout|stderr`.
-pub fn run_bounded(name: &str, mut cmd: Command, dir: &Path, timeout: Duration, input: Option<&[u8]>) -> Result<Finished> {
+pub fn run_bounded(
+    name: &str,
+    mut cmd: Command,
+    dir: &Path,
+    timeout: Duration,
+    input: Option<&[u8]>,
+) -> Result<Finished> {
     let t0 = Instant::now();
     let mut p = Spawned::start_with_input(name, &mut cmd, dir, false, input)?;
     let timed_out = p.wait_exit(timeout).is_err();
@@ -290,7 +321,11 @@ pub fn run_bounded(name: &str, mut cmd: Command, dir: &Path, timeout: Duration, 
     let status = if timed_out { None } else { p.exit_status() };
     let [out, err] = p.logs();
     drop(p);
-    let read = |p: &Path| fs::read(p).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let read = |p: &Path| {
+        fs::read(p)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    };
     Ok(Finished {
         status,
         timed_out,

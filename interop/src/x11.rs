@@ -20,7 +20,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Whether X display `:n` looks taken: a lock file or a socket exists for it.
 pub fn display_in_use(n: u32) -> bool {
-    Path::new(&format!("/tmp/.X{n}-lock")).exists() || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
+    Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
 }
 
 /// An X server we started, stopped when dropped.
@@ -36,7 +37,11 @@ impl XServer {
     /// Starts `program` with the arguments `args(display)` on a free display of
     /// [`DISPLAYS`] (trying the next one if the server exits at once), and waits until it
     /// accepts X connections (`xdpyinfo` succeeds).
-    pub fn start(cx: &PeerTest, program: &str, args: impl Fn(&str) -> Vec<String>) -> Result<XServer> {
+    pub fn start(
+        cx: &PeerTest,
+        program: &str,
+        args: impl Fn(&str) -> Vec<String>,
+    ) -> Result<XServer> {
         let span = DISPLAYS.end - DISPLAYS.start;
         let offset = (std::process::id() * 7) % span;
         let mut tried = Vec::new();
@@ -54,7 +59,12 @@ impl XServer {
             cmd.env_remove("DISPLAY");
             let mut process = cx.spawn(&format!("{program}-{n}"), cmd, false)?;
             match wait_ready(cx, n, &mut process) {
-                Ok(()) => return Ok(XServer { display: n, process }),
+                Ok(()) => {
+                    return Ok(XServer {
+                        display: n,
+                        process,
+                    })
+                }
                 Err(e) => cx.note(&format!("{program} on :{n} failed: {e:#}")),
             }
         }
@@ -90,7 +100,11 @@ impl XServer {
         c.args(["-silent", "-display", &self.name(), "-id", window]);
         let r = cx.run("xwd-win", c, Duration::from_secs(20))?;
         if r.code() != Some(0) {
-            bail!("xwd -id {window} failed ({}): {}", r.describe(), r.stderr.trim());
+            bail!(
+                "xwd -id {window} failed ({}): {}",
+                r.describe(),
+                r.stderr.trim()
+            );
         }
         Image::read_xwd(&r.stdout_log)
     }
@@ -101,7 +115,11 @@ impl XServer {
         c.args(args);
         let r = cx.run(program, c, Duration::from_secs(20))?;
         if r.code() != Some(0) {
-            bail!("{program} {args:?} failed ({}): {}", r.describe(), r.stderr.trim());
+            bail!(
+                "{program} {args:?} failed ({}): {}",
+                r.describe(),
+                r.stderr.trim()
+            );
         }
         Ok(r.stdout)
     }
@@ -117,7 +135,10 @@ impl XServer {
                 return Ok(cur);
             }
             if Instant::now() >= end {
-                bail!("screen of {} did not settle within {timeout:?}", self.name());
+                bail!(
+                    "screen of {} did not settle within {timeout:?}",
+                    self.name()
+                );
             }
             prev = cur;
         }
@@ -134,7 +155,9 @@ fn wait_ready(cx: &PeerTest, n: u32, process: &mut Spawned) -> Result<()> {
         if Path::new(&socket).exists() {
             let mut c = Command::new("xdpyinfo");
             c.args(["-display", &format!(":{n}")]);
-            let r = cx.run("xdpyinfo", c, Duration::from_secs(5)).context("running xdpyinfo")?;
+            let r = cx
+                .run("xdpyinfo", c, Duration::from_secs(5))
+                .context("running xdpyinfo")?;
             if r.code() == Some(0) {
                 return Ok(());
             }

@@ -6,25 +6,40 @@ use std::fs;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+/// What every fuzz target calls: must not panic for any input.
+type FuzzFn = fn(&[u8]);
+
 /// Fuzz target name (fuzz/fuzz_targets/<name>.rs) -> the function it calls.
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, FuzzFn)] = &[
     ("proto_client_stream", rfb_proto::fuzzing::client_stream),
     ("proto_server_stream", rfb_proto::fuzzing::server_stream),
-    ("proto_extended_clipboard", rfb_proto::fuzzing::extended_clipboard),
+    (
+        "proto_extended_clipboard",
+        rfb_proto::fuzzing::extended_clipboard,
+    ),
     ("server_handshake", rfb_server::fuzzing::handshake),
     ("client_handshake", rfb_client::fuzzing::handshake),
 ];
 
 fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("fuzz")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("fuzz")
 }
 
 /// The input files of one directory (missing directory: none), skipping dot files.
 fn inputs(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = fs::read_dir(dir) else { return Vec::new() };
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut v: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     v.sort();
     v
@@ -36,12 +51,20 @@ fn every_fuzz_target_is_in_the_table() {
     let mut on_disk: Vec<String> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_string_lossy().strip_suffix(".rs").map(str::to_owned))
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".rs")
+                .map(str::to_owned)
+        })
         .collect();
     on_disk.sort();
     let mut listed: Vec<String> = TARGETS.iter().map(|(n, _)| (*n).to_owned()).collect();
     listed.sort();
-    assert_eq!(on_disk, listed, "fuzz/fuzz_targets and the TARGETS table of this test must match");
+    assert_eq!(
+        on_disk, listed,
+        "fuzz/fuzz_targets and the TARGETS table of this test must match"
+    );
 }
 
 #[test]
@@ -51,7 +74,10 @@ fn corpora_and_regressions_replay_without_panic() {
     for (target, f) in TARGETS {
         let corpus = inputs(&fuzz_dir().join("corpus").join(target));
         let regressions = inputs(&fuzz_dir().join("regressions").join(target));
-        assert!(!corpus.is_empty(), "fuzz/corpus/{target}/ is empty: run scripts/make-seeds.py");
+        assert!(
+            !corpus.is_empty(),
+            "fuzz/corpus/{target}/ is empty: run scripts/make-seeds.py"
+        );
         assert!(
             fuzz_dir().join("regressions").join(target).is_dir(),
             "fuzz/regressions/{target}/ is missing (keep it, with a .gitkeep)"
@@ -63,7 +89,16 @@ fn corpora_and_regressions_replay_without_panic() {
                 failures.push(format!("{target}: {}", path.display()));
             }
         }
-        println!("{target}: {} corpus + {} regression inputs", corpus.len(), regressions.len());
+        println!(
+            "{target}: {} corpus + {} regression inputs",
+            corpus.len(),
+            regressions.len()
+        );
     }
-    assert!(failures.is_empty(), "{} of {total} inputs panicked:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {total} inputs panicked:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -42,12 +42,21 @@ fn check_probe_ok(line: &str, security: &str) -> Result<()> {
         ("name", XVNC_DESKTOP),
     ];
     for (k, v) in want {
-        ensure!(f.get(k).map(String::as_str) == Some(v), "{k}: expected {v:?}, got {:?} in {line:?}", f.get(k));
+        ensure!(
+            f.get(k).map(String::as_str) == Some(v),
+            "{k}: expected {v:?}, got {:?} in {line:?}",
+            f.get(k)
+        );
     }
     Ok(())
 }
 
 fn compare(what: &str, truth: &Image, got: &Image) -> Result<()> {
+    // A uniform truth would make the comparison prove little.
+    ensure!(
+        !truth.is_uniform(),
+        "{what}: the truth picture is a single colour"
+    );
     match truth.mismatch(got) {
         None => Ok(()),
         Some(m) => anyhow::bail!("{what}: picture differs from the truth: {m}"),
@@ -63,10 +72,14 @@ fn harness_vncsnapshot_reads_xvnc_exactly() {
         let xvnc = Xvnc::start(cx, 320, 240, &ServerAuth::None, XVNC_DESKTOP)?;
         let truth = xvnc.paint_test_desktop(cx)?;
         let snap = peers::vncsnapshot(cx, xvnc.port, None, "hextile")?;
-        ensure!(snap.run.code() == Some(0), "vncsnapshot failed ({})", snap.run.describe());
+        ensure!(
+            snap.run.code() == Some(0),
+            "vncsnapshot failed ({})",
+            snap.run.describe()
+        );
         let got = snap.image.context("vncsnapshot wrote no picture")?;
         compare("vncsnapshot", &truth, &got)?;
-        Ok(format!("vncsnapshot (Hextile) shows Xvnc's 320x240 root window exactly"))
+        Ok("vncsnapshot (Hextile) shows Xvnc's 320x240 root window exactly".to_owned())
     });
 }
 
@@ -81,7 +94,10 @@ fn harness_vncviewer_shows_xvnc_exactly() {
         let shot = viewer.capture_stable(cx, Duration::from_secs(30))?;
         let got = shot.crop(0, 0, truth.width, truth.height)?;
         compare("vncviewer window", &truth, &got)?;
-        Ok(format!("vncviewer (VncAuth) window {}x{} shows Xvnc's root window exactly", shot.width, shot.height))
+        Ok(format!(
+            "vncviewer (VncAuth) window {}x{} shows Xvnc's root window exactly",
+            shot.width, shot.height
+        ))
     });
 }
 
@@ -93,7 +109,12 @@ fn probe_vs_xvnc_none() {
     peer_test("probe_vs_xvnc_none", |cx| {
         let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::None, XVNC_DESKTOP)?;
         let p = ours::probe(cx, &format!("127.0.0.1::{}", xvnc.port), &[])?;
-        ensure!(p.run.code() == Some(0), "rfb-probe: {} (expected exit 0): {:?}", p.run.describe(), p.line);
+        ensure!(
+            p.run.code() == Some(0),
+            "rfb-probe: {} (expected exit 0): {:?}",
+            p.run.describe(),
+            p.line
+        );
         check_probe_ok(&p.line, "None(1)")?;
         Ok(format!("rfb-probe vs Xvnc (None): {}", p.line))
     });
@@ -107,8 +128,17 @@ fn probe_vs_xvnc_vnc_password() {
         let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::VncAuth(pw), XVNC_DESKTOP)?;
         let file = peers::plain_password_file(cx, PASSWORD)?;
         let f = file.display().to_string();
-        let p = ours::probe(cx, &format!("127.0.0.1:{}", xvnc.port), &["--password-file", &f])?;
-        ensure!(p.run.code() == Some(0), "rfb-probe: {} (expected exit 0): {:?}", p.run.describe(), p.line);
+        let p = ours::probe(
+            cx,
+            &format!("127.0.0.1:{}", xvnc.port),
+            &["--password-file", &f],
+        )?;
+        ensure!(
+            p.run.code() == Some(0),
+            "rfb-probe: {} (expected exit 0): {:?}",
+            p.run.describe(),
+            p.line
+        );
         check_probe_ok(&p.line, "VncAuth(2)")?;
         Ok(format!("rfb-probe vs Xvnc (VncAuth): {}", p.line))
     });
@@ -122,11 +152,28 @@ fn probe_vs_xvnc_wrong_password() {
         let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::VncAuth(pw), XVNC_DESKTOP)?;
         let file = peers::plain_password_file(cx, WRONG_PASSWORD)?;
         let f = file.display().to_string();
-        let p = ours::probe(cx, &format!("127.0.0.1:{}", xvnc.port), &["--password-file", &f])?;
-        ensure!(p.run.code() == Some(1), "rfb-probe: {} (expected exit 1): {:?}", p.run.describe(), p.line);
-        let reason = p.line.strip_prefix("refused:").context("expected a `refused:` line")?.trim();
+        let p = ours::probe(
+            cx,
+            &format!("127.0.0.1:{}", xvnc.port),
+            &["--password-file", &f],
+        )?;
+        ensure!(
+            p.run.code() == Some(1),
+            "rfb-probe: {} (expected exit 1): {:?}",
+            p.run.describe(),
+            p.line
+        );
+        let reason = p
+            .line
+            .strip_prefix("refused:")
+            .context("expected a `refused:` line")?
+            .trim();
         // Xvnc speaks RFB 3.8, which carries a reason string with the failure.
-        ensure!(!reason.is_empty(), "Xvnc's refusal reason is empty: {:?}", p.line);
+        ensure!(
+            !reason.is_empty(),
+            "Xvnc's refusal reason is empty: {:?}",
+            p.line
+        );
         Ok(format!("rfb-probe vs Xvnc (wrong password): {}", p.line))
     });
 }
@@ -134,7 +181,10 @@ fn probe_vs_xvnc_wrong_password() {
 // ------------------------------------------------------------------ real clients vs our server
 
 fn vncsnapshot_case(cx: &PeerTest, password: Option<&str>) -> Result<String> {
-    let opts = ServerOptions { password: password.map(str::to_owned), ..ServerOptions::default() };
+    let opts = ServerOptions {
+        password: password.map(str::to_owned),
+        ..ServerOptions::default()
+    };
     let mut server = OurServer::start(cx, &opts)?;
     let truth = server.truth()?;
     let pwfile = match password {
@@ -142,47 +192,77 @@ fn vncsnapshot_case(cx: &PeerTest, password: Option<&str>) -> Result<String> {
         None => None,
     };
     let snap = peers::vncsnapshot(cx, server.port, pwfile.as_deref(), "raw")?;
-    ensure!(snap.run.code() == Some(0), "vncsnapshot failed ({}): {}", snap.run.describe(), snap.run.stderr.trim());
+    ensure!(
+        snap.run.code() == Some(0),
+        "vncsnapshot failed ({}): {}",
+        snap.run.describe(),
+        snap.run.stderr.trim()
+    );
     let auth = server.wait_event("authenticated ", EVENT_TIMEOUT)?;
     let got = snap.image.context("vncsnapshot wrote no picture")?;
     compare("vncsnapshot", &truth, &got)?;
-    server.process.wait_exit(EVENT_TIMEOUT).context("--once server did not exit after the client left")?;
-    Ok(format!("vncsnapshot (RFB 3.3) vs our server: `{auth}`, {}x{} picture exact", got.width, got.height))
+    server
+        .process
+        .wait_exit(EVENT_TIMEOUT)
+        .context("--once server did not exit after the client left")?;
+    Ok(format!(
+        "vncsnapshot (RFB 3.3) vs our server: `{auth}`, {}x{} picture exact",
+        got.width, got.height
+    ))
 }
 
 #[test]
 #[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
 fn vncsnapshot_vs_our_server_none() {
-    peer_test("vncsnapshot_vs_our_server_none", |cx| vncsnapshot_case(cx, None));
+    peer_test("vncsnapshot_vs_our_server_none", |cx| {
+        vncsnapshot_case(cx, None)
+    });
 }
 
 #[test]
 #[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
 fn vncsnapshot_vs_our_server_vnc_password() {
-    peer_test("vncsnapshot_vs_our_server_vnc_password", |cx| vncsnapshot_case(cx, Some(PASSWORD)));
+    peer_test("vncsnapshot_vs_our_server_vnc_password", |cx| {
+        vncsnapshot_case(cx, Some(PASSWORD))
+    });
 }
 
 #[test]
 #[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
 fn vncsnapshot_vs_our_server_wrong_password() {
     peer_test("vncsnapshot_vs_our_server_wrong_password", |cx| {
-        let opts = ServerOptions { password: Some(PASSWORD.into()), ..ServerOptions::default() };
+        let opts = ServerOptions {
+            password: Some(PASSWORD.into()),
+            ..ServerOptions::default()
+        };
         let mut server = OurServer::start(cx, &opts)?;
         let pwfile = peers::vnc_password_file(cx, WRONG_PASSWORD)?;
         let snap = peers::vncsnapshot(cx, server.port, Some(&pwfile), "raw")?;
         ensure!(!snap.run.timed_out, "vncsnapshot hung instead of failing");
-        ensure!(snap.run.code() != Some(0), "vncsnapshot succeeded with a wrong password");
+        ensure!(
+            snap.run.code() != Some(0),
+            "vncsnapshot succeeded with a wrong password"
+        );
         let refused = server.wait_event("refused ", EVENT_TIMEOUT)?;
         ensure!(
-            !server.events().iter().any(|l| l.starts_with("authenticated ")),
+            !server
+                .events()
+                .iter()
+                .any(|l| l.starts_with("authenticated ")),
             "server printed `authenticated` for a wrong password"
         );
-        Ok(format!("vncsnapshot with a wrong password: {}; server: `{refused}`", snap.run.describe()))
+        Ok(format!(
+            "vncsnapshot with a wrong password: {}; server: `{refused}`",
+            snap.run.describe()
+        ))
     });
 }
 
 fn vncviewer_case(cx: &PeerTest, password: Option<&str>) -> Result<String> {
-    let opts = ServerOptions { password: password.map(str::to_owned), ..ServerOptions::default() };
+    let opts = ServerOptions {
+        password: password.map(str::to_owned),
+        ..ServerOptions::default()
+    };
     let mut server = OurServer::start(cx, &opts)?;
     let truth = server.truth()?;
     let pwfile = match password {
@@ -196,17 +276,24 @@ fn vncviewer_case(cx: &PeerTest, password: Option<&str>) -> Result<String> {
     compare("vncviewer window", &truth, &got)?;
     drop(viewer);
     server.wait_event("disconnected ", EVENT_TIMEOUT)?;
-    Ok(format!("vncviewer (RFB 3.8) vs our server: `{auth}`, window {}x{} exact", shot.width, shot.height))
+    Ok(format!(
+        "vncviewer (RFB 3.8) vs our server: `{auth}`, window {}x{} exact",
+        shot.width, shot.height
+    ))
 }
 
 #[test]
 #[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
 fn vncviewer_vs_our_server_none() {
-    peer_test("vncviewer_vs_our_server_none", |cx| vncviewer_case(cx, None));
+    peer_test("vncviewer_vs_our_server_none", |cx| {
+        vncviewer_case(cx, None)
+    });
 }
 
 #[test]
 #[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
 fn vncviewer_vs_our_server_vnc_password() {
-    peer_test("vncviewer_vs_our_server_vnc_password", |cx| vncviewer_case(cx, Some(PASSWORD)));
+    peer_test("vncviewer_vs_our_server_vnc_password", |cx| {
+        vncviewer_case(cx, Some(PASSWORD))
+    });
 }

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use rfb_codec::copy_rect::CopyRectDecoder;
+use rfb_codec::hextile::HextileDecoder;
 use rfb_codec::pixel::{rgb8, Palette};
 use rfb_codec::raw::RawDecoder;
 use rfb_codec::rre::{CorreDecoder, RreDecoder};
@@ -34,6 +35,7 @@ fn new_decoder(encoding: Encoding) -> Option<Box<dyn RectDecoder + Send>> {
         Encoding::COPY_RECT => Box::new(CopyRectDecoder),
         Encoding::RRE => Box::new(RreDecoder),
         Encoding::CORRE => Box::new(CorreDecoder),
+        Encoding::HEXTILE => Box::new(HextileDecoder),
         Encoding::ZLIB => Box::new(ZlibDecoder::new()),
         Encoding::ZRLE => Box::new(ZrleDecoder::new()),
         Encoding::TRLE => Box::new(TrleDecoder::new()),
@@ -47,6 +49,7 @@ pub const DECODABLE_ENCODINGS: &[Encoding] = &[
     Encoding::ZRLE,
     Encoding::TRLE,
     Encoding::ZLIB,
+    Encoding::HEXTILE,
     Encoding::RRE,
     Encoding::CORRE,
     Encoding::COPY_RECT,
@@ -185,7 +188,11 @@ impl RemoteFramebuffer {
     }
 
     /// Decodes one rectangle of an update into the framebuffer.
-    pub fn apply(&mut self, header: &RectHeader, payload: &[u8]) -> Result<FramebufferChange, CodecError> {
+    pub fn apply(
+        &mut self,
+        header: &RectHeader,
+        payload: &[u8],
+    ) -> Result<FramebufferChange, CodecError> {
         let enc = header.encoding;
         let rect = header.rect;
         match enc {
@@ -204,7 +211,10 @@ impl RemoteFramebuffer {
             }
             Encoding::LAST_RECT => return Ok(FramebufferChange::LastRect),
             Encoding::DESKTOP_NAME => {
-                let name = payload.get(4..).map(rfb_proto::decode_text).unwrap_or_default();
+                let name = payload
+                    .get(4..)
+                    .map(rfb_proto::decode_text)
+                    .unwrap_or_default();
                 return Ok(FramebufferChange::DesktopName(name));
             }
             e if e.is_pseudo() => return Ok(FramebufferChange::Ignored(e)),
@@ -212,12 +222,16 @@ impl RemoteFramebuffer {
         }
         if !self.decoders.contains_key(&enc) {
             let Some(d) = new_decoder(enc) else {
-                return Err(CodecError::Proto(rfb_proto::Incompatible::Encoding(enc.0).into()));
+                return Err(CodecError::Proto(
+                    rfb_proto::Incompatible::Encoding(enc.0).into(),
+                ));
             };
             self.decoders.insert(enc, d);
         }
         let Some(decoder) = self.decoders.get_mut(&enc) else {
-            return Err(CodecError::Proto(rfb_proto::Incompatible::Encoding(enc.0).into()));
+            return Err(CodecError::Proto(
+                rfb_proto::Incompatible::Encoding(enc.0).into(),
+            ));
         };
         decoder.decode(rect, payload, &mut self.fb, &self.limits)?;
         Ok(FramebufferChange::Painted(rect))

@@ -4,13 +4,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rfb_client::security::{ClientSecurityProvider, NoneSecurity as ClientNone, VncAuthSecurity as ClientVnc};
+use rfb_client::security::{
+    ClientSecurityProvider, NoneSecurity as ClientNone, VncAuthSecurity as ClientVnc,
+};
 use rfb_client::{ClientConfig, ClientConnection, ClientError, ClientEvent};
-use rfb_proto::{Error as ProtoError, PeerMisbehaved, PixelFormat, ProtocolVersion, SecurityType, ServerInit};
+use rfb_proto::{
+    Error as ProtoError, PeerMisbehaved, PixelFormat, ProtocolVersion, SecurityType, ServerInit,
+};
 use rfb_server::security::{NoneSecurity, SecurityProvider, VncAuthSecurity};
 use rfb_server::{
-    AuthDecision, Authenticator, FixedRandom, ServerConfig, ServerConnection, ServerError, ServerEvent,
-    VncPassword,
+    AuthDecision, Authenticator, FixedRandom, ServerConfig, ServerConnection, ServerError,
+    ServerEvent, VncPassword,
 };
 
 fn desktop() -> ServerInit {
@@ -83,7 +87,10 @@ impl Pair {
             while let Some(ev) = self.server.poll_event() {
                 moved = true;
                 match ev {
-                    ServerEvent::AuthRequested { security_type, credentials } => {
+                    ServerEvent::AuthRequested {
+                        security_type,
+                        credentials,
+                    } => {
                         let d = if security_type == SecurityType::NONE {
                             AuthDecision::Accept
                         } else {
@@ -91,15 +98,22 @@ impl Pair {
                         };
                         self.server_result = self.server.decide_auth(d);
                     }
-                    ServerEvent::Initialised { version, security_type, shared } => {
-                        self.initialised = Some((version, security_type, shared))
-                    }
+                    ServerEvent::Initialised {
+                        version,
+                        security_type,
+                        shared,
+                    } => self.initialised = Some((version, security_type, shared)),
                     _ => {}
                 }
             }
             while let Some(ev) = self.client.poll_event() {
                 moved = true;
-                if let ClientEvent::Connected { version, security_type, server_init } = ev {
+                if let ClientEvent::Connected {
+                    version,
+                    security_type,
+                    server_init,
+                } = ev
+                {
                     self.connected = Some((version, security_type, server_init));
                 }
             }
@@ -125,7 +139,11 @@ fn client_config(version: ProtocolVersion, password: Option<&str>) -> ClientConf
     }
 }
 
-const VERSIONS: [ProtocolVersion; 3] = [ProtocolVersion::V3_3, ProtocolVersion::V3_7, ProtocolVersion::V3_8];
+const VERSIONS: [ProtocolVersion; 3] = [
+    ProtocolVersion::V3_3,
+    ProtocolVersion::V3_7,
+    ProtocolVersion::V3_8,
+];
 
 #[test]
 fn every_version_pair_and_security_type_connects() {
@@ -133,15 +151,29 @@ fn every_version_pair_and_security_type_connects() {
         for cv in VERSIONS {
             for vnc in [false, true] {
                 for chunk in [usize::MAX, 1, 3] {
-                    let types: Vec<Arc<dyn SecurityProvider>> =
-                        if vnc { vec![Arc::new(VncAuthSecurity)] } else { vec![Arc::new(NoneSecurity)] };
-                    let mut p = Pair::new(server_config(sv, types), client_config(cv, Some("pw")), "pw");
+                    let types: Vec<Arc<dyn SecurityProvider>> = if vnc {
+                        vec![Arc::new(VncAuthSecurity)]
+                    } else {
+                        vec![Arc::new(NoneSecurity)]
+                    };
+                    let mut p = Pair::new(
+                        server_config(sv, types),
+                        client_config(cv, Some("pw")),
+                        "pw",
+                    );
                     p.chunk = chunk;
                     p.drive();
-                    let want_type = if vnc { SecurityType::VNC_AUTH } else { SecurityType::NONE };
+                    let want_type = if vnc {
+                        SecurityType::VNC_AUTH
+                    } else {
+                        SecurityType::NONE
+                    };
                     let want_version = sv.min(cv);
                     let (v, t, init) = p.connected.clone().unwrap_or_else(|| {
-                        panic!("{sv} {cv} vnc={vnc} chunk={chunk}: {:?} {:?}", p.client_result, p.server_result)
+                        panic!(
+                            "{sv} {cv} vnc={vnc} chunk={chunk}: {:?} {:?}",
+                            p.client_result, p.server_result
+                        )
                     });
                     assert_eq!((v, t), (want_version, want_type));
                     assert_eq!(init, desktop());
@@ -163,7 +195,12 @@ fn wrong_password_is_refused_with_reason_on_3_8_only() {
         );
         p.drive();
         assert!(p.connected.is_none());
-        let Err(ClientError::AuthFailed { security_type, reason, too_many_attempts }) = &p.client_result else {
+        let Err(ClientError::AuthFailed {
+            security_type,
+            reason,
+            too_many_attempts,
+        }) = &p.client_result
+        else {
             panic!("{v}: {:?}", p.client_result)
         };
         assert_eq!(*security_type, SecurityType::VNC_AUTH);
@@ -173,10 +210,19 @@ fn wrong_password_is_refused_with_reason_on_3_8_only() {
         } else {
             assert_eq!(reason, "");
         }
-        assert!(matches!(p.server_result, Err(ServerError::AuthRefused { .. })));
+        assert!(matches!(
+            p.server_result,
+            Err(ServerError::AuthRefused { .. })
+        ));
         // Sticky on both sides.
-        assert_eq!(p.client.handle_input(b"more").unwrap_err(), p.client_result.clone().unwrap_err());
-        assert!(matches!(p.server.handle_input(b"more"), Err(ServerError::AuthRefused { .. })));
+        assert_eq!(
+            p.client.handle_input(b"more").unwrap_err(),
+            p.client_result.clone().unwrap_err()
+        );
+        assert!(matches!(
+            p.server.handle_input(b"more"),
+            Err(ServerError::AuthRefused { .. })
+        ));
     }
 }
 
@@ -204,7 +250,10 @@ fn tampered_response_fails_authentication() {
         }
     }));
     p.drive();
-    assert!(matches!(p.client_result, Err(ClientError::AuthFailed { .. })));
+    assert!(matches!(
+        p.client_result,
+        Err(ClientError::AuthFailed { .. })
+    ));
 }
 
 #[test]
@@ -221,19 +270,28 @@ fn server_refuses_a_client_choosing_an_unoffered_type() {
     let err = server.handle_input(&[1]).unwrap_err();
     assert_eq!(
         err,
-        ServerError::Protocol(ProtoError::PeerMisbehaved(PeerMisbehaved::SecurityTypeNotOffered(1)))
+        ServerError::Protocol(ProtoError::PeerMisbehaved(
+            PeerMisbehaved::SecurityTypeNotOffered(1)
+        ))
     );
     // The 3.8 client is told why before the connection closes.
     let out = server.poll_transmit().unwrap();
     assert_eq!(&out[..4], [0, 0, 0, 1]);
     assert!(String::from_utf8_lossy(&out[8..]).contains("not offered"));
-    assert!(server.poll_event().is_none(), "no AuthRequested for an unoffered type");
+    assert!(
+        server.poll_event().is_none(),
+        "no AuthRequested for an unoffered type"
+    );
     assert_eq!(server.handle_input(&[0]).unwrap_err(), err);
 }
 
 #[test]
 fn server_answers_3_5_and_3_889_clients() {
-    let mut server = ServerConnection::new(Arc::new(ServerConfig::vnc_auth()), desktop(), Instant::now());
+    let mut server = ServerConnection::new(
+        Arc::new(ServerConfig::vnc_auth()),
+        desktop(),
+        Instant::now(),
+    );
     server.poll_transmit();
     server.handle_input(b"RFB 003.005\n").unwrap();
     // 3.3 flow: the server picks the type as a U32, then sends the challenge.
@@ -242,7 +300,11 @@ fn server_answers_3_5_and_3_889_clients() {
     assert_eq!(out.len(), 4 + 16);
     assert_eq!(server.version(), Some(ProtocolVersion::V3_3));
 
-    let mut server = ServerConnection::new(Arc::new(ServerConfig::vnc_auth()), desktop(), Instant::now());
+    let mut server = ServerConnection::new(
+        Arc::new(ServerConfig::vnc_auth()),
+        desktop(),
+        Instant::now(),
+    );
     server.poll_transmit();
     server.handle_input(b"RFB 003.889\n").unwrap();
     assert_eq!(server.version(), Some(ProtocolVersion::V3_8));
@@ -259,9 +321,16 @@ fn server_without_3_3_capable_type_fails_a_3_3_client_with_reason() {
             unreachable!("never chosen in this test")
         }
     }
-    let mut server = ServerConnection::new(Arc::new(ServerConfig::new(vec![Arc::new(Other)])), desktop(), Instant::now());
+    let mut server = ServerConnection::new(
+        Arc::new(ServerConfig::new(vec![Arc::new(Other)])),
+        desktop(),
+        Instant::now(),
+    );
     server.poll_transmit();
-    assert!(matches!(server.handle_input(b"RFB 003.003\n"), Err(ServerError::NoSecurityType(_))));
+    assert!(matches!(
+        server.handle_input(b"RFB 003.003\n"),
+        Err(ServerError::NoSecurityType(_))
+    ));
     let out = server.poll_transmit().unwrap();
     assert_eq!(&out[..4], [0, 0, 0, 0]);
 }
@@ -284,14 +353,18 @@ fn client_refuses_types_it_did_not_allow() {
     let err = c.handle_input(&[2, 1, 30]).unwrap_err();
     assert_eq!(
         err,
-        ClientError::Protocol(ProtoError::PeerMisbehaved(PeerMisbehaved::NoAcceptableSecurityType(vec![1, 30])))
+        ClientError::Protocol(ProtoError::PeerMisbehaved(
+            PeerMisbehaved::NoAcceptableSecurityType(vec![1, 30])
+        ))
     );
     // A 3.3 server may not impose None on a client that only allows VNC Authentication.
     let mut c = client_only(vec![Arc::new(ClientVnc)]);
     c.handle_input(b"RFB 003.003\n").unwrap();
     assert_eq!(
         c.handle_input(&[0, 0, 0, 1]).unwrap_err(),
-        ClientError::Protocol(ProtoError::PeerMisbehaved(PeerMisbehaved::SecurityTypeNotAllowed(1)))
+        ClientError::Protocol(ProtoError::PeerMisbehaved(
+            PeerMisbehaved::SecurityTypeNotAllowed(1)
+        ))
     );
 }
 
@@ -316,7 +389,9 @@ fn client_rejects_ok_before_authentication() {
     early.extend_from_slice(&[0, 0, 0, 0]);
     assert!(matches!(
         c.handle_input(&early),
-        Err(ClientError::Protocol(ProtoError::PeerMisbehaved(PeerMisbehaved::UnexpectedData(_))))
+        Err(ClientError::Protocol(ProtoError::PeerMisbehaved(
+            PeerMisbehaved::UnexpectedData(_)
+        )))
     ));
     assert!(c.poll_event().is_none());
 
@@ -325,7 +400,9 @@ fn client_rejects_ok_before_authentication() {
     c.handle_input(b"RFB 003.008\n").unwrap();
     assert!(matches!(
         c.handle_input(&[1, 1, 0, 0, 0, 0]),
-        Err(ClientError::Protocol(ProtoError::PeerMisbehaved(PeerMisbehaved::UnexpectedData(_))))
+        Err(ClientError::Protocol(ProtoError::PeerMisbehaved(
+            PeerMisbehaved::UnexpectedData(_)
+        )))
     ));
 
     // ServerInit glued to the OK: sent before our ClientInit.
@@ -386,7 +463,10 @@ fn password_requested_then_provided_or_declined() {
             p.drive();
             assert!(p.connected.is_some());
         } else {
-            assert_eq!(p.client.provide_password(None), Err(ClientError::NoPassword));
+            assert_eq!(
+                p.client.provide_password(None),
+                Err(ClientError::NoPassword)
+            );
         }
     }
 }
@@ -398,25 +478,40 @@ fn handshake_deadlines() {
     let mut client = ClientConnection::new(ClientConfig::default(), start);
     let sd = server.poll_timeout().unwrap();
     assert_eq!(sd, start + Duration::from_secs(30));
-    assert!(server.handle_timeout(start + Duration::from_secs(29)).is_ok());
-    assert_eq!(server.handle_timeout(sd), Err(ServerError::HandshakeTimeout));
+    assert!(server
+        .handle_timeout(start + Duration::from_secs(29))
+        .is_ok());
+    assert_eq!(
+        server.handle_timeout(sd),
+        Err(ServerError::HandshakeTimeout)
+    );
     assert_eq!(server.poll_timeout(), None);
-    assert_eq!(client.handle_timeout(client.poll_timeout().unwrap()), Err(ClientError::HandshakeTimeout));
+    assert_eq!(
+        client.handle_timeout(client.poll_timeout().unwrap()),
+        Err(ClientError::HandshakeTimeout)
+    );
 
     // A connected pair has no handshake deadline any more.
     let mut p = Pair::new(ServerConfig::no_auth(), ClientConfig::default(), "");
     p.drive();
     assert_eq!(p.server.poll_timeout(), None);
     assert_eq!(p.client.poll_timeout(), None);
-    assert!(p.server.handle_timeout(start + Duration::from_secs(3600)).is_ok());
+    assert!(p
+        .server
+        .handle_timeout(start + Duration::from_secs(3600))
+        .is_ok());
 }
 
 #[test]
 fn server_bounds_input_while_the_product_decides() {
-    let mut server = ServerConnection::new(Arc::new(ServerConfig::no_auth()), desktop(), Instant::now());
+    let mut server =
+        ServerConnection::new(Arc::new(ServerConfig::no_auth()), desktop(), Instant::now());
     server.handle_input(b"RFB 003.008\n").unwrap();
     server.handle_input(&[1]).unwrap();
-    assert!(matches!(server.poll_event(), Some(ServerEvent::AuthRequested { .. })));
+    assert!(matches!(
+        server.poll_event(),
+        Some(ServerEvent::AuthRequested { .. })
+    ));
     // A little pipelining is fine...
     server.handle_input(&[1]).unwrap();
     // ...a flood is not.
@@ -425,18 +520,29 @@ fn server_bounds_input_while_the_product_decides() {
 
 #[test]
 fn decide_auth_at_the_wrong_time_is_api_misuse_and_not_fatal() {
-    let mut server = ServerConnection::new(Arc::new(ServerConfig::no_auth()), desktop(), Instant::now());
-    assert!(matches!(server.decide_auth(AuthDecision::Accept), Err(ServerError::ApiMisuse(_))));
+    let mut server =
+        ServerConnection::new(Arc::new(ServerConfig::no_auth()), desktop(), Instant::now());
+    assert!(matches!(
+        server.decide_auth(AuthDecision::Accept),
+        Err(ServerError::ApiMisuse(_))
+    ));
     server.handle_input(b"RFB 003.008\n").unwrap();
     assert!(server.error().is_none());
 }
 
 #[test]
 fn eof_during_handshake_is_an_error_and_after_is_clean() {
-    let mut server = ServerConnection::new(Arc::new(ServerConfig::no_auth()), desktop(), Instant::now());
-    assert!(matches!(server.handle_eof(), Err(ServerError::ClosedByPeer(_))));
+    let mut server =
+        ServerConnection::new(Arc::new(ServerConfig::no_auth()), desktop(), Instant::now());
+    assert!(matches!(
+        server.handle_eof(),
+        Err(ServerError::ClosedByPeer(_))
+    ));
     let mut p = Pair::new(ServerConfig::no_auth(), ClientConfig::default(), "");
     p.drive();
     assert_eq!(p.server.handle_eof(), Ok(()));
-    assert!(matches!(p.client.handle_eof(), Err(ClientError::ClosedByPeer(_))));
+    assert!(matches!(
+        p.client.handle_eof(),
+        Err(ClientError::ClosedByPeer(_))
+    ));
 }

@@ -48,7 +48,13 @@ pub struct CursorImage {
 
 impl CursorImage {
     /// A cursor from premultiplied RGBA bytes (`width * height * 4` of them).
-    pub fn new(width: u16, height: u16, hotspot_x: u16, hotspot_y: u16, rgba: Vec<u8>) -> Result<CursorImage, CodecError> {
+    pub fn new(
+        width: u16,
+        height: u16,
+        hotspot_x: u16,
+        hotspot_y: u16,
+        rgba: Vec<u8>,
+    ) -> Result<CursorImage, CodecError> {
         if rgba.len() != usize::from(width) * usize::from(height) * 4 {
             return Err(CodecError::ApiMisuse {
                 what: format!("{} RGBA bytes for a {width}x{height} cursor", rgba.len()),
@@ -85,9 +91,17 @@ impl CursorImage {
 
     /// The premultiplied RGBA of pixel `(x, y)` (panics outside the image).
     pub fn pixel(&self, x: u16, y: u16) -> [u8; 4] {
-        assert!(x < self.width && y < self.height, "pixel outside the cursor");
+        assert!(
+            x < self.width && y < self.height,
+            "pixel outside the cursor"
+        );
         let i = (usize::from(y) * usize::from(self.width) + usize::from(x)) * 4;
-        [self.rgba[i], self.rgba[i + 1], self.rgba[i + 2], self.rgba[i + 3]]
+        [
+            self.rgba[i],
+            self.rgba[i + 1],
+            self.rgba[i + 2],
+            self.rgba[i + 3],
+        ]
     }
 
     /// The pseudo-rectangle header fields: hotspot as position, size.
@@ -138,7 +152,12 @@ fn cursor_len(rect: Rect, format: &PixelFormat) -> usize {
 }
 
 /// Frames a Cursor (-239) payload.
-pub fn frame_cursor(rect: Rect, format: &PixelFormat, buf: &[u8], limits: &CodecLimits) -> Result<Progress<()>, CodecError> {
+pub fn frame_cursor(
+    rect: Rect,
+    format: &PixelFormat,
+    buf: &[u8],
+    limits: &CodecLimits,
+) -> Result<Progress<()>, CodecError> {
     check_size(rect)?;
     let len = cursor_len(rect, format);
     check_payload(len as u64, limits)?;
@@ -233,7 +252,11 @@ pub fn encode_cursor(
 }
 
 /// Frames an X Cursor (-240) payload.
-pub fn frame_x_cursor(rect: Rect, buf: &[u8], limits: &CodecLimits) -> Result<Progress<()>, CodecError> {
+pub fn frame_x_cursor(
+    rect: Rect,
+    buf: &[u8],
+    limits: &CodecLimits,
+) -> Result<Progress<()>, CodecError> {
     check_size(rect)?;
     let len = x_cursor_len(rect);
     check_payload(len as u64, limits)?;
@@ -257,7 +280,11 @@ fn x_cursor_len(rect: Rect) -> usize {
 /// let img = decode_x_cursor(Rect::new(0, 0, 3, 1), &payload, &CodecLimits::default()).unwrap();
 /// assert_eq!(img.rgba(), &[0, 0, 0, 255, 255, 255, 255, 255, 0, 0, 0, 0]);
 /// ```
-pub fn decode_x_cursor(rect: Rect, payload: &[u8], limits: &CodecLimits) -> Result<CursorImage, CodecError> {
+pub fn decode_x_cursor(
+    rect: Rect,
+    payload: &[u8],
+    limits: &CodecLimits,
+) -> Result<CursorImage, CodecError> {
     check_size(rect)?;
     let len = x_cursor_len(rect);
     check_payload(len as u64, limits)?;
@@ -272,7 +299,11 @@ pub fn decode_x_cursor(rect: Rect, payload: &[u8], limits: &CodecLimits) -> Resu
     for y in 0..rect.height {
         for x in 0..rect.width {
             if bit(mask, rect.width, x, y) {
-                let c = if bit(bitmap, rect.width, x, y) { primary } else { secondary };
+                let c = if bit(bitmap, rect.width, x, y) {
+                    primary
+                } else {
+                    secondary
+                };
                 rgba.extend_from_slice(&[c[0], c[1], c[2], 255]);
             } else {
                 rgba.extend_from_slice(&[0; 4]);
@@ -328,7 +359,11 @@ pub fn encode_x_cursor(image: &CursorImage, out: &mut BytesMut) {
 }
 
 /// Frames a Cursor With Alpha (-314) payload (Raw inner encoding only).
-pub fn frame_alpha_cursor(rect: Rect, buf: &[u8], limits: &CodecLimits) -> Result<Progress<()>, CodecError> {
+pub fn frame_alpha_cursor(
+    rect: Rect,
+    buf: &[u8],
+    limits: &CodecLimits,
+) -> Result<Progress<()>, CodecError> {
     check_size(rect)?;
     if buf.len() < 4 {
         return Ok(Progress::NeedMore { at_least: 4 });
@@ -354,11 +389,18 @@ pub fn frame_alpha_cursor(rect: Rect, buf: &[u8], limits: &CodecLimits) -> Resul
 /// let img = decode_alpha_cursor(Rect::new(0, 0, 1, 1), &payload, &CodecLimits::default()).unwrap();
 /// assert_eq!(img.rgba(), &[128, 0, 0, 128]);
 /// ```
-pub fn decode_alpha_cursor(rect: Rect, payload: &[u8], limits: &CodecLimits) -> Result<CursorImage, CodecError> {
+pub fn decode_alpha_cursor(
+    rect: Rect,
+    payload: &[u8],
+    limits: &CodecLimits,
+) -> Result<CursorImage, CodecError> {
     let len = match frame_alpha_cursor(rect, payload, limits)? {
         Progress::Done { consumed, .. } => consumed,
         Progress::NeedMore { at_least } => {
-            return Err(malformed("CursorWithAlpha", format!("payload of {} bytes, {at_least} needed", payload.len())))
+            return Err(malformed(
+                "CursorWithAlpha",
+                format!("payload of {} bytes, {at_least} needed", payload.len()),
+            ))
         }
     };
     exact_len("CursorWithAlpha", payload, len)?;

@@ -139,7 +139,8 @@ impl Framebuffer {
             &self.data[..0]
         } else {
             let start = usize::from(rect.y) * stride + usize::from(rect.x) * bpp;
-            &self.data[start..start + (usize::from(rect.height) - 1) * stride + usize::from(rect.width) * bpp]
+            &self.data[start
+                ..start + (usize::from(rect.height) - 1) * stride + usize::from(rect.width) * bpp]
         };
         Ok(PixelView {
             data,
@@ -180,7 +181,12 @@ impl Framebuffer {
         if pixels.len() != row_len * usize::from(rect.height) {
             return Err(CodecError::Malformed {
                 encoding: "pixels",
-                what: format!("{} bytes for a {}x{} rectangle", pixels.len(), rect.width, rect.height),
+                what: format!(
+                    "{} bytes for a {}x{} rectangle",
+                    pixels.len(),
+                    rect.width,
+                    rect.height
+                ),
             });
         }
         if row_len == 0 {
@@ -253,7 +259,10 @@ impl<'a> PixelView<'a> {
         if stride < row_len || data.len() < needed {
             return Err(CodecError::Malformed {
                 encoding: "view",
-                what: format!("{} bytes with stride {stride} for {width}x{height}", data.len()),
+                what: format!(
+                    "{} bytes with stride {stride} for {width}x{height}",
+                    data.len()
+                ),
             });
         }
         Ok(PixelView {
@@ -287,7 +296,11 @@ impl<'a> PixelView<'a> {
 
     /// Row `y` (exactly `width * bpp` bytes). Panics if `y >= height`.
     pub fn row(&self, y: u16) -> &'a [u8] {
-        assert!(y < self.height, "row {y} of a view {} rows high", self.height);
+        assert!(
+            y < self.height,
+            "row {y} of a view {} rows high",
+            self.height
+        );
         let len = usize::from(self.width) * self.format.bytes_per_pixel();
         if len == 0 {
             return &self.data[..0];
@@ -327,7 +340,11 @@ impl<'a> PixelView<'a> {
         }
         let bpp = self.format.bytes_per_pixel();
         let start = usize::from(rect.y) * self.stride + usize::from(rect.x) * bpp;
-        let data = if rect.is_empty() { &self.data[..0] } else { &self.data[start..] };
+        let data = if rect.is_empty() {
+            &self.data[..0]
+        } else {
+            &self.data[start..]
+        };
         PixelView::new(data, self.stride, rect.width, rect.height, self.format)
     }
 }

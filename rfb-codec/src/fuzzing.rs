@@ -21,12 +21,23 @@ use crate::{CodecLimits, Framebuffer, RectDecoder, RectEncoder};
 const FORMATS: [PixelFormat; 8] = [
     PixelFormat::RGB888,
     PixelFormat::BGR888,
-    PixelFormat { big_endian: true, ..PixelFormat::RGB888 },
+    PixelFormat {
+        big_endian: true,
+        ..PixelFormat::RGB888
+    },
     PixelFormat::RGB565,
-    PixelFormat { big_endian: true, ..PixelFormat::RGB565 },
+    PixelFormat {
+        big_endian: true,
+        ..PixelFormat::RGB565
+    },
     PixelFormat::RGB332,
     PixelFormat::COLOUR_MAP8,
-    PixelFormat { bits_per_pixel: 16, depth: 16, big_endian: true, ..PixelFormat::COLOUR_MAP8 },
+    PixelFormat {
+        bits_per_pixel: 16,
+        depth: 16,
+        big_endian: true,
+        ..PixelFormat::COLOUR_MAP8
+    },
 ];
 
 fn limits() -> CodecLimits {
@@ -40,7 +51,11 @@ fn limits() -> CodecLimits {
 fn setup(data: &[u8]) -> Option<(Framebuffer, Rect, &[u8])> {
     let (head, rest) = data.split_first_chunk::<7>()?;
     let format = FORMATS[usize::from(head[0]) % FORMATS.len()];
-    let fb = Framebuffer::new(u16::from(head[1] % 48) + 1, u16::from(head[2] % 48) + 1, format);
+    let fb = Framebuffer::new(
+        u16::from(head[1] % 48) + 1,
+        u16::from(head[2] % 48) + 1,
+        format,
+    );
     let rect = Rect::new(
         u16::from(head[3] % 64),
         u16::from(head[4] % 64),
@@ -63,7 +78,9 @@ fn frame_and_decode(decoder: &mut dyn RectDecoder, data: &[u8]) {
     assert!(consumed <= buf.len());
     if consumed > 0 {
         match decoder.frame(rect, &format, &buf[..consumed - 1], &limits) {
-            Ok(Progress::NeedMore { at_least }) => assert!(at_least <= consumed && at_least > consumed - 1),
+            Ok(Progress::NeedMore { at_least }) => {
+                assert!(at_least <= consumed && at_least > consumed - 1)
+            }
             other => panic!("framing a prefix of a framed payload gave {other:?}"),
         }
     }
@@ -152,12 +169,24 @@ fn roundtrip(encoder: &mut dyn RectEncoder, decoder: &mut dyn RectDecoder, data:
     };
     let rect = src.rect();
     let mut out = BytesMut::new();
-    encoder.encode(&src.view(rect).expect("whole framebuffer"), &mut out).expect("encode");
+    encoder
+        .encode(&src.view(rect).expect("whole framebuffer"), &mut out)
+        .expect("encode");
     let limits = CodecLimits::default();
-    let framed = decoder.frame(rect, src.format(), &out, &limits).expect("frame");
-    assert_eq!(framed, Progress::Done { item: (), consumed: out.len() });
+    let framed = decoder
+        .frame(rect, src.format(), &out, &limits)
+        .expect("frame");
+    assert_eq!(
+        framed,
+        Progress::Done {
+            item: (),
+            consumed: out.len()
+        }
+    );
     let mut dst = Framebuffer::new(src.width(), src.height(), *src.format());
-    decoder.decode(rect, &out, &mut dst, &limits).expect("decode");
+    decoder
+        .decode(rect, &out, &mut dst, &limits)
+        .expect("decode");
     assert!(dst.data() == src.data(), "round trip changed the pixels");
 }
 
@@ -193,12 +222,26 @@ fn format_from(b: [u8; 3]) -> (PixelFormat, Option<Palette>) {
     let be = b[0] & 0x80 != 0;
     let mut shifts = [0u8; 3];
     let mut at = offset;
-    for c in [(b[0] >> 3) as usize % 3, ((b[0] >> 3) as usize + 1) % 3, ((b[0] >> 3) as usize + 2) % 3] {
+    for c in [
+        (b[0] >> 3) as usize % 3,
+        ((b[0] >> 3) as usize + 1) % 3,
+        ((b[0] >> 3) as usize + 2) % 3,
+    ] {
         shifts[c] = at;
         at = at.saturating_add(bits[c]);
     }
     let max = |n: u8| ((1u32 << n) - 1) as u16;
-    let f = PixelFormat::true_colour(bpp, bpp, be, max(bits[0]), max(bits[1]), max(bits[2]), shifts[0], shifts[1], shifts[2]);
+    let f = PixelFormat::true_colour(
+        bpp,
+        bpp,
+        be,
+        max(bits[0]),
+        max(bits[1]),
+        max(bits[2]),
+        shifts[0],
+        shifts[1],
+        shifts[2],
+    );
     if f.validate().is_ok() {
         (f, None)
     } else {
@@ -220,7 +263,8 @@ pub fn translate(data: &[u8]) {
     let mut want = vec![0; rest.len() / src.bytes_per_pixel() * dst.bytes_per_pixel()];
     scalar.translate_row(rest, &mut want).expect("sizes match");
     for isa in Isa::available() {
-        let t = Translator::with_isa(&src, sp.as_ref(), &dst, dp.as_ref(), isa).expect("same formats");
+        let t =
+            Translator::with_isa(&src, sp.as_ref(), &dst, dp.as_ref(), isa).expect("same formats");
         let mut got = vec![0; want.len()];
         t.translate_row(rest, &mut got).expect("sizes match");
         assert!(got == want, "{:?} disagrees with scalar", t.kernel());
@@ -232,7 +276,14 @@ pub fn region(data: &[u8]) {
     use crate::Region;
     let rects: Vec<Rect> = data
         .chunks_exact(4)
-        .map(|c| Rect::new(u16::from(c[0] % 64), u16::from(c[1] % 64), u16::from(c[2] % 32), u16::from(c[3] % 32)))
+        .map(|c| {
+            Rect::new(
+                u16::from(c[0] % 64),
+                u16::from(c[1] % 64),
+                u16::from(c[2] % 32),
+                u16::from(c[3] % 32),
+            )
+        })
         .collect();
     let (a, b): (Vec<_>, Vec<_>) = rects.iter().enumerate().partition(|(i, _)| i % 2 == 0);
     let a: Region = a.into_iter().map(|(_, r)| *r).collect();

@@ -88,7 +88,10 @@ fn walk(
             continue;
         }
         if mask & 0xe0 != 0 {
-            return Err(malformed("Hextile", format!("unknown sub-encoding bits in mask {mask:#04x}")));
+            return Err(malformed(
+                "Hextile",
+                format!("unknown sub-encoding bits in mask {mask:#04x}"),
+            ));
         }
         if mask & BACKGROUND_SPECIFIED != 0 {
             bg = Some(take!(bpp));
@@ -97,7 +100,10 @@ fn walk(
             fg = Some(take!(bpp));
         }
         let Some(background) = bg else {
-            return Err(malformed("Hextile", "tile without a background (none specified or carried over)"));
+            return Err(malformed(
+                "Hextile",
+                "tile without a background (none specified or carried over)",
+            ));
         };
         if let Some(fb) = paint.as_deref_mut() {
             fb.fill(abs, background)?;
@@ -108,7 +114,10 @@ fn walk(
         let count = usize::from(take!(1)[0]);
         let coloured = mask & SUBRECTS_COLOURED != 0;
         if !coloured && fg.is_none() {
-            return Err(malformed("Hextile", "sub-rectangles without a foreground (none specified or carried over)"));
+            return Err(malformed(
+                "Hextile",
+                "sub-rectangles without a foreground (none specified or carried over)",
+            ));
         }
         let each = if coloured { bpp + 2 } else { 2 };
         let subs = take!(count * each);
@@ -128,7 +137,11 @@ fn walk(
                 });
             }
             if let Some(fb) = paint.as_deref_mut() {
-                let colour = if coloured { &s[..bpp] } else { fg.unwrap_or(background) };
+                let colour = if coloured {
+                    &s[..bpp]
+                } else {
+                    fg.unwrap_or(background)
+                };
                 fb.fill(Rect::new(abs.x + x, abs.y + y, w, h), colour)?;
             }
         }
@@ -136,7 +149,10 @@ fn walk(
             fg = None;
         }
     }
-    Ok(Progress::Done { item: (), consumed: pos })
+    Ok(Progress::Done {
+        item: (),
+        consumed: pos,
+    })
 }
 
 /// Hextile decoder. Framing walks the tile headers (no allocation); decoding validates
@@ -180,7 +196,10 @@ impl RectDecoder for HextileDecoder {
         match walk(rect, bpp, payload, limits, None)? {
             Progress::Done { consumed, .. } => exact_len("Hextile", payload, consumed)?,
             Progress::NeedMore { at_least } => {
-                return Err(malformed("Hextile", format!("payload of {} bytes, {at_least} needed", payload.len())))
+                return Err(malformed(
+                    "Hextile",
+                    format!("payload of {} bytes, {at_least} needed", payload.len()),
+                ))
             }
         }
         walk(rect, bpp, payload, limits, Some(fb)).map(|_| ())
@@ -271,15 +290,22 @@ fn encode_tile(
             };
             let bg_new = *bg != Some(b);
             let (mask, len) = if two {
-                let f = if colours[0] == b { colours[1] } else { colours[0] };
+                let f = if colours[0] == b {
+                    colours[1]
+                } else {
+                    colours[0]
+                };
                 let fg_new = *fg != Some(f);
                 let mask = ANY_SUBRECTS
                     | if bg_new { BACKGROUND_SPECIFIED } else { 0 }
                     | if fg_new { FOREGROUND_SPECIFIED } else { 0 };
-                let len = 2 + usize::from(bg_new) * bpp + usize::from(fg_new) * bpp + 2 * subs.len();
+                let len =
+                    2 + usize::from(bg_new) * bpp + usize::from(fg_new) * bpp + 2 * subs.len();
                 (mask, len)
             } else {
-                let mask = ANY_SUBRECTS | SUBRECTS_COLOURED | if bg_new { BACKGROUND_SPECIFIED } else { 0 };
+                let mask = ANY_SUBRECTS
+                    | SUBRECTS_COLOURED
+                    | if bg_new { BACKGROUND_SPECIFIED } else { 0 };
                 (mask, 2 + usize::from(bg_new) * bpp + (bpp + 2) * subs.len())
             };
             if len >= raw_len {

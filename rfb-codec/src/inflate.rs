@@ -190,7 +190,9 @@ impl InflateReader<'_> {
             if consumed == 0 && produced == 0 {
                 let short = at_least - filled;
                 return Err(if self.pos == self.input.len() {
-                    self.fail(format!("data ends {short} or more bytes short of the rectangle"))
+                    self.fail(format!(
+                        "data ends {short} or more bytes short of the rectangle"
+                    ))
                 } else {
                     self.fail("stream makes no progress".into())
                 });
@@ -236,7 +238,9 @@ impl InflateReader<'_> {
     pub fn finish(mut self) -> Result<(), CodecError> {
         if self.rpos != self.wpos {
             let extra = self.wpos - self.rpos;
-            return Err(self.fail(format!("{extra} inflated bytes past the end of the rectangle")));
+            return Err(self.fail(format!(
+                "{extra} inflated bytes past the end of the rectangle"
+            )));
         }
         let mut scratch = [0u8; 1];
         loop {

@@ -27,7 +27,11 @@ use crate::CodecError;
 /// assert_eq!(fixed_payload_len(Encoding::DESKTOP_NAME), None);
 /// ```
 pub fn fixed_payload_len(encoding: Encoding) -> Option<usize> {
-    matches!(encoding, Encoding::DESKTOP_SIZE | Encoding::LAST_RECT | Encoding::POINTER_POS).then_some(0)
+    matches!(
+        encoding,
+        Encoding::DESKTOP_SIZE | Encoding::LAST_RECT | Encoding::POINTER_POS
+    )
+    .then_some(0)
 }
 
 /// Frames a DesktopName payload, checking the length against `limits.max_desktop_name`.
@@ -43,7 +47,11 @@ pub fn frame_desktop_name(buf: &[u8], limits: &Limits) -> Result<Progress<()>, C
         return Ok(Progress::NeedMore { at_least: 4 });
     }
     let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
-    LimitExceeded::check(Limit::DesktopName, len.into(), limits.max_desktop_name.into())?;
+    LimitExceeded::check(
+        Limit::DesktopName,
+        len.into(),
+        limits.max_desktop_name.into(),
+    )?;
     Ok(need(buf.len(), 4 + len as usize))
 }
 
@@ -127,7 +135,11 @@ impl ExtendedDesktopSize {
     }
 
     /// Decodes the payload of the rectangle `rect`.
-    pub fn decode(rect: Rect, payload: &[u8], limits: &Limits) -> Result<ExtendedDesktopSize, CodecError> {
+    pub fn decode(
+        rect: Rect,
+        payload: &[u8],
+        limits: &Limits,
+    ) -> Result<ExtendedDesktopSize, CodecError> {
         let len = match Self::frame(payload, limits)? {
             Progress::Done { consumed, .. } => consumed,
             Progress::NeedMore { at_least } => {

@@ -27,7 +27,11 @@ impl RectEncoder for RawEncoder {
     }
 
     fn encode(&mut self, pixels: &PixelView<'_>, out: &mut BytesMut) -> Result<(), CodecError> {
-        out.reserve(usize::from(pixels.width()) * usize::from(pixels.height()) * pixels.format().bytes_per_pixel());
+        out.reserve(
+            usize::from(pixels.width())
+                * usize::from(pixels.height())
+                * pixels.format().bytes_per_pixel(),
+        );
         for row in pixels.rows() {
             out.put_slice(row);
         }
@@ -119,18 +123,28 @@ pub(crate) fn check_subrects(count: u64, limits: &CodecLimits) -> Result<(), Cod
 /// `Done` if `have >= len`, else `NeedMore`.
 pub(crate) fn need(have: usize, len: usize) -> Progress<()> {
     if have >= len {
-        Progress::Done { item: (), consumed: len }
+        Progress::Done {
+            item: (),
+            consumed: len,
+        }
     } else {
         Progress::NeedMore { at_least: len }
     }
 }
 
 /// Malformed unless the payload is exactly `len` bytes.
-pub(crate) fn exact_len(encoding: &'static str, payload: &[u8], len: usize) -> Result<(), CodecError> {
+pub(crate) fn exact_len(
+    encoding: &'static str,
+    payload: &[u8],
+    len: usize,
+) -> Result<(), CodecError> {
     if payload.len() == len {
         Ok(())
     } else {
-        Err(malformed(encoding, format!("payload of {} bytes where {len} were framed", payload.len())))
+        Err(malformed(
+            encoding,
+            format!("payload of {} bytes where {len} were framed", payload.len()),
+        ))
     }
 }
 
@@ -171,7 +185,13 @@ pub(crate) struct SubRect {
 /// Covers every pixel of `px` (a `w` x `h` grid) that is not `bg` with non-overlapping
 /// single-colour rectangles: greedily, each grows right as far as the colour runs, then
 /// down while whole rows match. Stops early (returning `None`) past `max` rectangles.
-pub(crate) fn subrects(px: &[u32], w: usize, h: usize, bg: u32, max: usize) -> Option<Vec<SubRect>> {
+pub(crate) fn subrects(
+    px: &[u32],
+    w: usize,
+    h: usize,
+    bg: u32,
+    max: usize,
+) -> Option<Vec<SubRect>> {
     let mut covered = vec![false; px.len()];
     let mut out = Vec::new();
     for y in 0..h {

@@ -89,7 +89,11 @@ impl Region {
             .iter()
             .map(|b| {
                 let h = u64::from(b.bottom - b.top);
-                let w: u64 = b.spans.chunks_exact(2).map(|s| u64::from(s[1] - s[0])).sum();
+                let w: u64 = b
+                    .spans
+                    .chunks_exact(2)
+                    .map(|s| u64::from(s[1] - s[0]))
+                    .sum();
                 h * w
             })
             .sum()
@@ -158,7 +162,8 @@ impl Region {
 
     /// The region moved by `(dx, dy)`; pixels that leave the plane are dropped.
     pub fn translate(&self, dx: i32, dy: i32) -> Region {
-        let shift = |v: u16, d: i32| (i64::from(v) + i64::from(d)).clamp(0, i64::from(MAX_EDGE)) as u16;
+        let shift =
+            |v: u16, d: i32| (i64::from(v) + i64::from(d)).clamp(0, i64::from(MAX_EDGE)) as u16;
         let mut bands: Vec<Band> = Vec::with_capacity(self.bands.len());
         for b in &self.bands {
             let (top, bottom) = (shift(b.top, dy), shift(b.bottom, dy));
@@ -300,14 +305,22 @@ mod tests {
     fn check_canonical(r: &Region) {
         for w in r.bands.windows(2) {
             assert!(w[0].bottom <= w[1].top);
-            assert!(!(w[0].bottom == w[1].top && w[0].spans == w[1].spans), "bands not merged");
+            assert!(
+                !(w[0].bottom == w[1].top && w[0].spans == w[1].spans),
+                "bands not merged"
+            );
         }
         for b in &r.bands {
             assert!(b.top < b.bottom && !b.spans.is_empty() && b.spans.len() % 2 == 0);
-            assert!(b.spans.windows(2).all(|w| w[0] < w[1]), "spans not strictly sorted");
+            assert!(
+                b.spans.windows(2).all(|w| w[0] < w[1]),
+                "spans not strictly sorted"
+            );
         }
         let order: Vec<Rect> = r.rects().collect();
-        assert!(order.windows(2).all(|w| (w[0].y, w[0].x) < (w[1].y, w[1].x)));
+        assert!(order
+            .windows(2)
+            .all(|w| (w[0].y, w[0].x) < (w[1].y, w[1].x)));
     }
 
     proptest! {
@@ -360,7 +373,9 @@ mod tests {
         assert!(Region::from(Rect::new(5, 5, 0, 3)).is_empty());
         assert!(r.translate(10, 0).is_empty());
         assert_eq!(
-            Region::from(Rect::new(0, 0, 4, 4)).translate(-2, -2).bounding_box(),
+            Region::from(Rect::new(0, 0, 4, 4))
+                .translate(-2, -2)
+                .bounding_box(),
             Some(Rect::new(0, 0, 2, 2))
         );
     }

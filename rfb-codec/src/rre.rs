@@ -18,7 +18,8 @@ use bytes::{BufMut, BytesMut};
 use rfb_proto::{Encoding, PixelFormat, Progress, Rect};
 
 use crate::raw::{
-    check_payload, check_subrects, exact_len, load_all, malformed, most_frequent, need, store, subrects,
+    check_payload, check_subrects, exact_len, load_all, malformed, most_frequent, need, store,
+    subrects,
 };
 use crate::{CodecError, CodecLimits, Framebuffer, PixelView, RectDecoder, RectEncoder};
 
@@ -111,7 +112,10 @@ fn decode(
     let len = match frame(variant, fb.format(), payload, limits)? {
         Progress::Done { consumed, .. } => consumed,
         Progress::NeedMore { at_least } => {
-            return Err(malformed(variant.name(), format!("payload of {} bytes, {at_least} needed", payload.len())))
+            return Err(malformed(
+                variant.name(),
+                format!("payload of {} bytes, {at_least} needed", payload.len()),
+            ))
         }
     };
     exact_len(variant.name(), payload, len)?;

@@ -85,7 +85,8 @@ impl RectEncoder for TrleEncoder {
         self.tiles.start_rect();
         self.buf.clear();
         for tile in tiles(pixels.width(), pixels.height(), TILE_SIZE) {
-            self.tiles.encode_tile(&cp, pixels, tile, true, &mut self.buf);
+            self.tiles
+                .encode_tile(&cp, pixels, tile, true, &mut self.buf);
         }
         out.extend_from_slice(&self.buf);
         Ok(())
@@ -129,7 +130,12 @@ impl RectDecoder for TrleDecoder {
         };
         let mut td = TileDecoder::new(cp, "TRLE", true);
         for t in tiles(rect.width, rect.height, TILE_SIZE) {
-            let res = td.tile::<_, false>(&mut src, usize::from(t.width), usize::from(t.height), &mut []);
+            let res = td.tile::<_, false>(
+                &mut src,
+                usize::from(t.width),
+                usize::from(t.height),
+                &mut [],
+            );
             if let Err(e) = res {
                 return match src.short {
                     Some(needed) if needed > max => Err(CodecError::LimitExceeded {

@@ -36,7 +36,11 @@ impl Deflater {
     /// Deflates `input` into the scratch buffer; with `sync`, ends with a sync flush so
     /// the peer can inflate everything written so far.
     pub(crate) fn deflate(&mut self, mut input: &[u8], sync: bool) -> Result<(), CodecError> {
-        let flush = if sync { FlushCompress::Sync } else { FlushCompress::None };
+        let flush = if sync {
+            FlushCompress::Sync
+        } else {
+            FlushCompress::None
+        };
         loop {
             if self.scratch.capacity() - self.scratch.len() < 64 {
                 self.scratch.reserve(input.len() / 2 + 4096);
@@ -81,10 +85,7 @@ impl Deflater {
 }
 
 /// Frames a `u32`-length-prefixed payload bounded by `limits.max_payload`.
-pub(crate) fn frame_prefixed(
-    buf: &[u8],
-    limits: &CodecLimits,
-) -> Result<Progress<()>, CodecError> {
+pub(crate) fn frame_prefixed(buf: &[u8], limits: &CodecLimits) -> Result<Progress<()>, CodecError> {
     let Some(head) = buf.get(..4) else {
         return Ok(Progress::NeedMore { at_least: 4 });
     };
@@ -98,7 +99,10 @@ pub(crate) fn frame_prefixed(
     }
     let total = 4 + len as usize;
     Ok(if buf.len() >= total {
-        Progress::Done { item: (), consumed: total }
+        Progress::Done {
+            item: (),
+            consumed: total,
+        }
     } else {
         Progress::NeedMore { at_least: total }
     })

@@ -56,16 +56,22 @@ pub(crate) struct Cpixel {
 
 impl Cpixel {
     pub(crate) fn new(format: &PixelFormat, encoding: &'static str) -> Result<Cpixel, CodecError> {
-        format.validate().map_err(|_| CodecError::UnsupportedFormat {
-            encoding,
-            why: "invalid pixel format",
-        })?;
+        format
+            .validate()
+            .map_err(|_| CodecError::UnsupportedFormat {
+                encoding,
+                why: "invalid pixel format",
+            })?;
         let bpp = format.bytes_per_pixel();
         let full = Cpixel {
             bpp,
             cpp: bpp,
             off: 0,
-            keep: if bpp == 4 { u32::MAX } else { (1u32 << (8 * bpp)) - 1 },
+            keep: if bpp == 4 {
+                u32::MAX
+            } else {
+                (1u32 << (8 * bpp)) - 1
+            },
         };
         if !(format.true_colour && format.bits_per_pixel == 32 && format.depth <= 24) {
             return Ok(full);
@@ -222,7 +228,11 @@ impl TileDecoder {
 
     /// A run length; errors when it would pass `remaining` pixels.
     #[inline]
-    fn run_length<S: TileSource>(&self, src: &mut S, remaining: usize) -> Result<usize, CodecError> {
+    fn run_length<S: TileSource>(
+        &self,
+        src: &mut S,
+        remaining: usize,
+    ) -> Result<usize, CodecError> {
         let mut len = 1usize;
         loop {
             let b = src.need(1)?[0];
@@ -274,7 +284,10 @@ impl TileDecoder {
             2..=16 | 127 => {
                 if sub == 127 {
                     if !self.trle {
-                        return Err(malformed(self.encoding, "sub-encoding 127 is not used".into()));
+                        return Err(malformed(
+                            self.encoding,
+                            "sub-encoding 127 is not used".into(),
+                        ));
                     }
                     if !(2..=16).contains(&self.palette_size) {
                         return Err(malformed(
@@ -325,7 +338,10 @@ impl TileDecoder {
             129..=255 => {
                 if sub == 129 {
                     if !self.trle {
-                        return Err(malformed(self.encoding, "sub-encoding 129 is not used".into()));
+                        return Err(malformed(
+                            self.encoding,
+                            "sub-encoding 129 is not used".into(),
+                        ));
                     }
                     if self.palette_size < 2 {
                         return Err(malformed(
@@ -347,7 +363,11 @@ impl TileDecoder {
                             format!("palette index {idx} with {n} colours"),
                         ));
                     }
-                    let len = if b & 0x80 != 0 { self.run_length(src, area - i)? } else { 1 };
+                    let len = if b & 0x80 != 0 {
+                        self.run_length(src, area - i)?
+                    } else {
+                        1
+                    };
                     if PAINT {
                         fill(out, i, len, &self.palette[idx][..bpp]);
                     }
@@ -355,7 +375,10 @@ impl TileDecoder {
                 }
             }
             17..=126 => {
-                return Err(malformed(self.encoding, format!("sub-encoding {sub} is not used")));
+                return Err(malformed(
+                    self.encoding,
+                    format!("sub-encoding {sub} is not used"),
+                ));
             }
         }
         Ok(())
@@ -585,7 +608,11 @@ impl TileEncoder {
                 && self.prev_valid
                 && n >= 2
                 && n <= m
-                && self.cur.colours.iter().all(|&k| self.prev.lookup(k).is_some())
+                && self
+                    .cur
+                    .colours
+                    .iter()
+                    .all(|&k| self.prev.lookup(k).is_some())
             {
                 if (2..=16).contains(&m) {
                     consider(Chosen::PackedReuse, packed_bytes(m));
@@ -754,7 +781,8 @@ impl RectEncoder for ZrleEncoder {
         }
         self.raw.clear();
         for tile in tiles(pixels.width(), pixels.height(), TILE_SIZE) {
-            self.tiles.encode_tile(&cp, pixels, tile, false, &mut self.raw);
+            self.tiles
+                .encode_tile(&cp, pixels, tile, false, &mut self.raw);
             if self.raw.len() >= DEFLATE_CHUNK {
                 self.deflater.deflate(&self.raw, false)?;
                 self.raw.clear();
@@ -874,6 +902,9 @@ mod tests {
         // 20 colours in runs of 4: palette RLE, then reused with 129.
         assert_eq!(chosen(|i| ((i / 4) % 20) as u32 * 1000), (148, 129));
         // Noise: raw.
-        assert_eq!(chosen(|i| (i as u32).wrapping_mul(0x9e37_79b1) >> 8), (0, 0));
+        assert_eq!(
+            chosen(|i| (i as u32).wrapping_mul(0x9e37_79b1) >> 8),
+            (0, 0)
+        );
     }
 }

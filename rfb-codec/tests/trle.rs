@@ -132,13 +132,16 @@ fn invalid_sub_encodings_indices_and_runs() {
     for wire in [
         &[17u8, 0, 0, 0, 0][..],
         &[126, 0, 0, 0, 0],
-        &[3, 1, 2, 3, 0b1100_0000, 0],   // index 3 of 3 colours
-        &[130, 1, 2, 5, 0, 0, 0],        // index 5 of 2
-        &[128, 1, 4],                     // run of 5 in 4 pixels
-        &[130, 1, 2, 0x80, 1, 0x81, 2],   // runs of 2 and 3 in 4 pixels
+        &[3, 1, 2, 3, 0b1100_0000, 0],  // index 3 of 3 colours
+        &[130, 1, 2, 5, 0, 0, 0],       // index 5 of 2
+        &[128, 1, 4],                   // run of 5 in 4 pixels
+        &[130, 1, 2, 0x80, 1, 0x81, 2], // runs of 2 and 3 in 4 pixels
     ] {
         let err = decode(&mut fb, wire).unwrap_err();
-        assert!(matches!(err, CodecError::Malformed { .. }), "{wire:?}: {err:?}");
+        assert!(
+            matches!(err, CodecError::Malformed { .. }),
+            "{wire:?}: {err:?}"
+        );
     }
 }
 
@@ -148,11 +151,16 @@ fn empty_rectangle_has_no_tiles() {
     let mut dec = TrleDecoder::new();
     let fmt = PixelFormat::RGB888;
     assert_eq!(
-        dec.frame(Rect::new(0, 0, 0, 10), &fmt, &[1, 2, 3], &limits).unwrap(),
-        Progress::Done { item: (), consumed: 0 }
+        dec.frame(Rect::new(0, 0, 0, 10), &fmt, &[1, 2, 3], &limits)
+            .unwrap(),
+        Progress::Done {
+            item: (),
+            consumed: 0
+        }
     );
     let mut fb = Framebuffer::new(2, 2, fmt);
-    dec.decode(Rect::new(2, 2, 0, 0), &[], &mut fb, &limits).unwrap();
+    dec.decode(Rect::new(2, 2, 0, 0), &[], &mut fb, &limits)
+        .unwrap();
 }
 
 #[test]
@@ -176,7 +184,10 @@ fn framing_walks_tiles_whatever_the_split() {
     longer.extend([1, 2, 3]);
     assert_eq!(
         dec.frame(rect, &fmt, &longer, &limits).unwrap(),
-        Progress::Done { item: (), consumed: wire.len() }
+        Progress::Done {
+            item: (),
+            consumed: wire.len()
+        }
     );
     let mut fb = Framebuffer::new(36, 16, fmt);
     dec.decode(rect, &wire, &mut fb, &limits).unwrap();
@@ -196,7 +207,12 @@ fn framing_respects_the_payload_limit() {
     };
     // A raw 16x16 tile of rgb888 needs 1 + 768 bytes.
     let err = TrleDecoder::new()
-        .frame(Rect::new(0, 0, 16, 16), &PixelFormat::RGB888, &[0; 50], &limits)
+        .frame(
+            Rect::new(0, 0, 16, 16),
+            &PixelFormat::RGB888,
+            &[0; 50],
+            &limits,
+        )
         .unwrap_err();
     assert!(matches!(err, CodecError::LimitExceeded { .. }), "{err:?}");
 }
@@ -205,7 +221,12 @@ fn framing_respects_the_payload_limit() {
 fn out_of_bounds_rectangle() {
     let mut fb = Framebuffer::new(4, 4, PixelFormat::RGB332);
     let err = TrleDecoder::new()
-        .decode(Rect::new(0, 2, 4, 3), &[1, 5], &mut fb, &CodecLimits::default())
+        .decode(
+            Rect::new(0, 2, 4, 3),
+            &[1, 5],
+            &mut fb,
+            &CodecLimits::default(),
+        )
         .unwrap_err();
     assert!(matches!(err, CodecError::OutOfBounds { .. }), "{err:?}");
     assert!(fb.data().iter().all(|&b| b == 0));

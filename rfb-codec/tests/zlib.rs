@@ -12,7 +12,10 @@ struct Server(flate2::write::ZlibEncoder<Vec<u8>>);
 
 impl Server {
     fn new() -> Server {
-        Server(flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(9)))
+        Server(flate2::write::ZlibEncoder::new(
+            Vec::new(),
+            flate2::Compression::new(9),
+        ))
     }
 
     fn rect(&mut self, raw: &[u8]) -> Vec<u8> {
@@ -33,8 +36,10 @@ fn raw_pixels_through_one_stream() {
     let mut fb = Framebuffer::new(3, 2, PixelFormat::RGB565);
     let mut dec = ZlibDecoder::new();
     let limits = CodecLimits::default();
-    dec.decode(Rect::new(1, 0, 2, 2), &first, &mut fb, &limits).unwrap();
-    dec.decode(Rect::new(0, 1, 1, 1), &second, &mut fb, &limits).unwrap();
+    dec.decode(Rect::new(1, 0, 2, 2), &first, &mut fb, &limits)
+        .unwrap();
+    dec.decode(Rect::new(0, 1, 1, 1), &second, &mut fb, &limits)
+        .unwrap();
     assert_eq!(fb.row(0), &[0, 0, 1, 0, 2, 0]);
     assert_eq!(fb.row(1), &[9, 9, 3, 0, 4, 0]);
 }
@@ -50,7 +55,12 @@ fn every_pixel_size() {
         let mut fb = Framebuffer::new(5, 3, fmt);
         let r = fb.rect();
         ZlibDecoder::new()
-            .decode(r, &Server::new().rect(&raw), &mut fb, &CodecLimits::default())
+            .decode(
+                r,
+                &Server::new().rect(&raw),
+                &mut fb,
+                &CodecLimits::default(),
+            )
             .unwrap();
         assert_eq!(fb.data(), &raw[..]);
     }
@@ -62,7 +72,9 @@ fn inflating_more_or_less_than_the_rectangle_is_an_error() {
     let mut fb = Framebuffer::new(2, 2, PixelFormat::RGB332);
     let r = fb.rect();
     for raw in [&[1u8, 2, 3][..], &[1, 2, 3, 4, 5], &[0; 100_000]] {
-        let err = ZlibDecoder::new().decode(r, &Server::new().rect(raw), &mut fb, &limits).unwrap_err();
+        let err = ZlibDecoder::new()
+            .decode(r, &Server::new().rect(raw), &mut fb, &limits)
+            .unwrap_err();
         assert!(matches!(err, CodecError::Inflate { .. }), "{err:?}");
     }
 }
@@ -72,8 +84,15 @@ fn empty_rectangle() {
     let limits = CodecLimits::default();
     let mut fb = Framebuffer::new(2, 2, PixelFormat::RGB332);
     let mut dec = ZlibDecoder::new();
-    dec.decode(Rect::new(0, 0, 0, 2), &[0, 0, 0, 0], &mut fb, &limits).unwrap();
-    dec.decode(Rect::new(1, 1, 1, 0), &Server::new().rect(&[]), &mut fb, &limits).unwrap();
+    dec.decode(Rect::new(0, 0, 0, 2), &[0, 0, 0, 0], &mut fb, &limits)
+        .unwrap();
+    dec.decode(
+        Rect::new(1, 1, 1, 0),
+        &Server::new().rect(&[]),
+        &mut fb,
+        &limits,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -90,7 +109,10 @@ fn framing_and_limits() {
     }
     assert_eq!(
         dec.frame(Rect::new(0, 0, 8, 8), &fmt, &w, &limits).unwrap(),
-        Progress::Done { item: (), consumed: w.len() }
+        Progress::Done {
+            item: (),
+            consumed: w.len()
+        }
     );
     let small = CodecLimits {
         max_payload: 4,

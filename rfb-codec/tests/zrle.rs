@@ -14,7 +14,10 @@ struct Server(flate2::write::ZlibEncoder<Vec<u8>>);
 
 impl Server {
     fn new() -> Server {
-        Server(flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6)))
+        Server(flate2::write::ZlibEncoder::new(
+            Vec::new(),
+            flate2::Compression::new(6),
+        ))
     }
 
     /// Compresses one rectangle's tile bytes with a sync flush and adds the u32 length.
@@ -136,7 +139,15 @@ fn raw_tile_big_endian_565_is_bytes_as_sent() {
 fn packed_palette_two_colours_rows_padded_to_bytes() {
     // 10x2 tile, 1-bit indices, each row padded to 2 bytes, leftmost pixel in the MSB.
     let mut fb = Framebuffer::new(10, 2, PixelFormat::RGB332);
-    let tiles = [2, 0x10, 0x20, 0b1010_1010, 0b1000_0000, 0b0000_0111, 0b1100_0000];
+    let tiles = [
+        2,
+        0x10,
+        0x20,
+        0b1010_1010,
+        0b1000_0000,
+        0b0000_0111,
+        0b1100_0000,
+    ];
     decode_all(&mut fb, &wire(&tiles)).unwrap();
     let (a, b) = (0x10, 0x20);
     assert_eq!(fb.row(0), &[b, a, b, a, b, a, b, a, b, a]);
@@ -225,12 +236,16 @@ fn one_stream_across_rectangles() {
     let mut dec = ZrleDecoder::new();
     let limits = CodecLimits::default();
     let mut fb = Framebuffer::new(2, 2, PixelFormat::RGB332);
-    dec.decode(Rect::new(0, 0, 2, 2), &first, &mut fb, &limits).unwrap();
-    dec.decode(Rect::new(0, 0, 2, 2), &second, &mut fb, &limits).unwrap();
+    dec.decode(Rect::new(0, 0, 2, 2), &first, &mut fb, &limits)
+        .unwrap();
+    dec.decode(Rect::new(0, 0, 2, 2), &second, &mut fb, &limits)
+        .unwrap();
     assert_eq!(fb.data(), &[1, 2, 3, 4]);
     // The second rectangle alone, on a fresh stream, cannot be read.
     let mut fresh = ZrleDecoder::new();
-    let err = fresh.decode(Rect::new(0, 0, 2, 2), &second, &mut fb, &limits).unwrap_err();
+    let err = fresh
+        .decode(Rect::new(0, 0, 2, 2), &second, &mut fb, &limits)
+        .unwrap_err();
     assert!(matches!(err, CodecError::Inflate { .. }), "{err:?}");
 }
 
@@ -241,7 +256,10 @@ fn framing_is_the_length_prefix_whatever_the_split() {
     let mut dec = ZrleDecoder::new();
     let fmt = PixelFormat::RGB888;
     for k in 0..w.len() {
-        match dec.frame(Rect::new(0, 0, 8, 8), &fmt, &w[..k], &limits).unwrap() {
+        match dec
+            .frame(Rect::new(0, 0, 8, 8), &fmt, &w[..k], &limits)
+            .unwrap()
+        {
             Progress::NeedMore { at_least } => {
                 assert!(at_least > k);
                 assert!(at_least <= w.len());
@@ -252,8 +270,12 @@ fn framing_is_the_length_prefix_whatever_the_split() {
     let mut longer = w.clone();
     longer.extend([9, 9, 9]);
     assert_eq!(
-        dec.frame(Rect::new(0, 0, 8, 8), &fmt, &longer, &limits).unwrap(),
-        Progress::Done { item: (), consumed: w.len() }
+        dec.frame(Rect::new(0, 0, 8, 8), &fmt, &longer, &limits)
+            .unwrap(),
+        Progress::Done {
+            item: (),
+            consumed: w.len()
+        }
     );
 }
 
@@ -264,9 +286,21 @@ fn length_prefix_above_limit_is_refused_before_reading() {
         ..CodecLimits::default()
     };
     let err = ZrleDecoder::new()
-        .frame(Rect::new(0, 0, 8, 8), &PixelFormat::RGB888, &1001u32.to_be_bytes(), &limits)
+        .frame(
+            Rect::new(0, 0, 8, 8),
+            &PixelFormat::RGB888,
+            &1001u32.to_be_bytes(),
+            &limits,
+        )
         .unwrap_err();
-    assert!(matches!(err, CodecError::LimitExceeded { requested: 1001, allowed: 1000, .. }));
+    assert!(matches!(
+        err,
+        CodecError::LimitExceeded {
+            requested: 1001,
+            allowed: 1000,
+            ..
+        }
+    ));
 }
 
 fn decode_err(fmt: PixelFormat, w: u16, h: u16, wire: &[u8]) -> CodecError {
@@ -309,8 +343,16 @@ fn stream_ending_short_or_corrupt_is_an_error() {
 #[test]
 fn invalid_sub_encodings() {
     for sub in [17u8, 100, 126, 127, 129] {
-        let err = decode_err(PixelFormat::RGB332, 2, 2, &wire(&[sub, 0, 0, 0, 0, 0, 0, 0, 0]));
-        assert!(matches!(err, CodecError::Malformed { .. }), "{sub}: {err:?}");
+        let err = decode_err(
+            PixelFormat::RGB332,
+            2,
+            2,
+            &wire(&[sub, 0, 0, 0, 0, 0, 0, 0, 0]),
+        );
+        assert!(
+            matches!(err, CodecError::Malformed { .. }),
+            "{sub}: {err:?}"
+        );
     }
 }
 
@@ -332,7 +374,12 @@ fn run_past_tile_end() {
     let err = decode_err(PixelFormat::RGB332, 2, 2, &wire(&[128, 7, 4]));
     assert!(matches!(err, CodecError::Malformed { .. }), "{err:?}");
     // Palette RLE: run of 3 then another of 2 in a 4-pixel tile.
-    let err = decode_err(PixelFormat::RGB332, 2, 2, &wire(&[130, 1, 2, 0x80, 2, 0x81, 1]));
+    let err = decode_err(
+        PixelFormat::RGB332,
+        2,
+        2,
+        &wire(&[130, 1, 2, 0x80, 2, 0x81, 1]),
+    );
     assert!(matches!(err, CodecError::Malformed { .. }), "{err:?}");
     // An endless run-length continuation is cut off at the tile size.
     let mut tiles = vec![128, 7];
@@ -345,7 +392,12 @@ fn run_past_tile_end() {
 fn rectangle_outside_framebuffer_paints_nothing() {
     let mut fb = Framebuffer::new(4, 4, PixelFormat::RGB332);
     let err = ZrleDecoder::new()
-        .decode(Rect::new(3, 3, 2, 2), &wire(&[1, 9]), &mut fb, &CodecLimits::default())
+        .decode(
+            Rect::new(3, 3, 2, 2),
+            &wire(&[1, 9]),
+            &mut fb,
+            &CodecLimits::default(),
+        )
         .unwrap_err();
     assert!(matches!(err, CodecError::OutOfBounds { .. }), "{err:?}");
     assert!(fb.data().iter().all(|&b| b == 0));

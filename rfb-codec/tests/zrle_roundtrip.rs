@@ -94,7 +94,10 @@ fn roundtrip(
         // Frame from growing prefixes, as bytes arrive in chunks.
         let mut have = chunk.min(wire.len());
         loop {
-            match dec.frame(rect, src.format(), &wire[..have], &limits).unwrap() {
+            match dec
+                .frame(rect, src.format(), &wire[..have], &limits)
+                .unwrap()
+            {
                 Progress::Done { consumed, .. } => {
                     assert_eq!(consumed, wire.len());
                     break;
@@ -115,7 +118,17 @@ fn roundtrip(
     }
 }
 
-fn case() -> impl Strategy<Value = (usize, u16, u16, Vec<u32>, Vec<u8>, Vec<(u16, u16, u16, u16)>, usize)> {
+fn case() -> impl Strategy<
+    Value = (
+        usize,
+        u16,
+        u16,
+        Vec<u32>,
+        Vec<u8>,
+        Vec<(u16, u16, u16, u16)>,
+        usize,
+    ),
+> {
     (
         0..formats().len(),
         1u16..150,
@@ -194,14 +207,30 @@ fn every_sub_encoding_is_chosen_and_decodes() {
                         noise
                     }
                 };
-                data.extend(pixel(&fmt, seed.wrapping_mul(0x0101_0101).wrapping_add(seed.wrapping_mul(40))));
+                data.extend(pixel(
+                    &fmt,
+                    seed.wrapping_mul(0x0101_0101)
+                        .wrapping_add(seed.wrapping_mul(40)),
+                ));
             }
         }
         let r = fb.rect();
         fb.put_pixels(r, &data).unwrap();
         let rs = [r, Rect::new(3, 5, 200, 50), Rect::new(64, 0, 1, 64)];
-        roundtrip(&mut ZrleEncoder::new(6), &mut ZrleDecoder::new(), &fb, &rs, usize::MAX);
-        roundtrip(&mut TrleEncoder::new(), &mut TrleDecoder::new(), &fb, &rs, usize::MAX);
+        roundtrip(
+            &mut ZrleEncoder::new(6),
+            &mut ZrleDecoder::new(),
+            &fb,
+            &rs,
+            usize::MAX,
+        );
+        roundtrip(
+            &mut TrleEncoder::new(),
+            &mut TrleDecoder::new(),
+            &fb,
+            &rs,
+            usize::MAX,
+        );
     }
 }
 
@@ -209,9 +238,27 @@ fn every_sub_encoding_is_chosen_and_decodes() {
 #[test]
 fn split_input_gives_the_same_pixels() {
     let fmt = PixelFormat::RGB565;
-    let src = picture(&fmt, 40, 30, &[1, 2, 3, 0xffff, 77], &[3, 200, 17, 9, 90, 250]);
+    let src = picture(
+        &fmt,
+        40,
+        30,
+        &[1, 2, 3, 0xffff, 77],
+        &[3, 200, 17, 9, 90, 250],
+    );
     for chunk in [1usize, 2, 3, 13, 1 << 20] {
-        roundtrip(&mut TrleEncoder::new(), &mut TrleDecoder::new(), &src, &[src.rect()], chunk);
-        roundtrip(&mut ZrleEncoder::new(1), &mut ZrleDecoder::new(), &src, &[src.rect()], chunk);
+        roundtrip(
+            &mut TrleEncoder::new(),
+            &mut TrleDecoder::new(),
+            &src,
+            &[src.rect()],
+            chunk,
+        );
+        roundtrip(
+            &mut ZrleEncoder::new(1),
+            &mut ZrleDecoder::new(),
+            &src,
+            &[src.rect()],
+            chunk,
+        );
     }
 }

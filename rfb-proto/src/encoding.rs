@@ -165,7 +165,9 @@ impl Encoding {
 
     /// Compression level (0..=9) for the -256..=-247 pseudo-encodings.
     pub fn compress_level(self) -> Option<u8> {
-        (-256..=-247).contains(&self.0).then(|| (self.0 + 256) as u8)
+        (-256..=-247)
+            .contains(&self.0)
+            .then(|| (self.0 + 256) as u8)
     }
 
     /// The pseudo-encoding for compression `level` (clamped to 0..=9).
@@ -175,13 +177,17 @@ impl Encoding {
 
     /// TurboVNC fine-grained JPEG quality (0..=100) for -512..=-412.
     pub fn fine_quality(self) -> Option<u8> {
-        (-512..=-412).contains(&self.0).then(|| (self.0 + 512) as u8)
+        (-512..=-412)
+            .contains(&self.0)
+            .then(|| (self.0 + 512) as u8)
     }
 
     /// TurboVNC JPEG subsampling level for -768..=-763 (0 = 1X, 1 = 4X, 2 = 2X,
     /// 3 = grey, 4 = 8X, 5 = 16X).
     pub fn subsampling(self) -> Option<u8> {
-        (-768..=-763).contains(&self.0).then(|| (self.0 + 768) as u8)
+        (-768..=-763)
+            .contains(&self.0)
+            .then(|| (self.0 + 768) as u8)
     }
 
     /// True for pseudo-encodings (numbers that declare a capability rather than a way to

@@ -67,7 +67,9 @@ pub enum Malformed {
         value: i64,
     },
     /// A rectangle that is not inside the framebuffer.
-    #[error("rectangle {x},{y} {width}x{height} is outside the {fb_width}x{fb_height} framebuffer")]
+    #[error(
+        "rectangle {x},{y} {width}x{height} is outside the {fb_width}x{fb_height} framebuffer"
+    )]
     RectOutOfBounds {
         /// Left edge.
         x: u16,

@@ -27,7 +27,11 @@ pub struct ClientInit {
 impl ClientInit {
     /// Parses the byte (any non-zero value means shared).
     pub fn decode(buf: &[u8]) -> Result<Progress<ClientInit>, Error> {
-        run(buf, |r| Ok(ClientInit { shared: r.u8()? != 0 }))
+        run(buf, |r| {
+            Ok(ClientInit {
+                shared: r.u8()? != 0,
+            })
+        })
     }
 
     /// Appends the byte.

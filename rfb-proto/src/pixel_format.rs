@@ -102,10 +102,12 @@ impl PixelFormat {
     /// 32 bpp, depth 24, little-endian, red in bits 16-23, green 8-15, blue 0-7: the
     /// bytes in memory are `B G R 0`. TigerVNC calls it "rgb888"; it is what X servers
     /// use natively and what the corpus recordings hold.
-    pub const RGB888: PixelFormat = PixelFormat::true_colour(32, 24, false, 255, 255, 255, 16, 8, 0);
+    pub const RGB888: PixelFormat =
+        PixelFormat::true_colour(32, 24, false, 255, 255, 255, 16, 8, 0);
     /// 32 bpp, depth 24, little-endian, red in bits 0-7: the bytes in memory are
     /// `R G B 0` (TigerVNC's "bgr888").
-    pub const BGR888: PixelFormat = PixelFormat::true_colour(32, 24, false, 255, 255, 255, 0, 8, 16);
+    pub const BGR888: PixelFormat =
+        PixelFormat::true_colour(32, 24, false, 255, 255, 255, 0, 8, 16);
     /// 16 bpp, depth 16, little-endian 5-6-5 ("More colours" in most viewers).
     pub const RGB565: PixelFormat = PixelFormat::true_colour(16, 16, false, 31, 63, 31, 11, 5, 0);
     /// 16 bpp, depth 15, little-endian 5-5-5.
@@ -175,7 +177,10 @@ impl PixelFormat {
             return Err(PixelFormatError::BitsPerPixel(bpp));
         }
         if self.depth == 0 || self.depth > bpp {
-            return Err(PixelFormatError::Depth { depth: self.depth, bpp });
+            return Err(PixelFormatError::Depth {
+                depth: self.depth,
+                bpp,
+            });
         }
         if !self.true_colour {
             return if bpp == 32 {
@@ -196,7 +201,12 @@ impl PixelFormat {
             }
             let n = 16 - max.leading_zeros();
             if u32::from(shift) + n > u32::from(bpp) {
-                return Err(PixelFormatError::ChannelRange { channel, max, shift, bpp });
+                return Err(PixelFormatError::ChannelRange {
+                    channel,
+                    max,
+                    shift,
+                    bpp,
+                });
             }
             let mask = u64::from(max) << shift;
             if used & mask != 0 {
@@ -206,7 +216,10 @@ impl PixelFormat {
             bits += n;
         }
         if bits > u32::from(self.depth) && self.depth != bpp {
-            return Err(PixelFormatError::ChannelsExceedDepth { bits, depth: self.depth });
+            return Err(PixelFormatError::ChannelsExceedDepth {
+                bits,
+                depth: self.depth,
+            });
         }
         Ok(())
     }
@@ -278,21 +291,39 @@ mod tests {
     fn invalid_formats() {
         let base = PixelFormat::RGB888;
         let cases = [
-            PixelFormat { bits_per_pixel: 24, ..base },
+            PixelFormat {
+                bits_per_pixel: 24,
+                ..base
+            },
             PixelFormat { depth: 0, ..base },
             PixelFormat { depth: 33, ..base },
-            PixelFormat { red_max: 254, ..base },
+            PixelFormat {
+                red_max: 254,
+                ..base
+            },
             PixelFormat { red_max: 0, ..base },
-            PixelFormat { red_shift: 25, ..base },
-            PixelFormat { green_shift: 12, ..base },
+            PixelFormat {
+                red_shift: 25,
+                ..base
+            },
+            PixelFormat {
+                green_shift: 12,
+                ..base
+            },
             PixelFormat { depth: 16, ..base },
-            PixelFormat { true_colour: false, ..base },
+            PixelFormat {
+                true_colour: false,
+                ..base
+            },
         ];
         for pf in cases {
             assert!(pf.validate().is_err(), "{pf:?}");
             let mut w = Vec::new();
             pf.encode(&mut w);
-            assert!(matches!(PixelFormat::decode(&w), Err(Error::Malformed(Malformed::PixelFormat(_)))));
+            assert!(matches!(
+                PixelFormat::decode(&w),
+                Err(Error::Malformed(Malformed::PixelFormat(_)))
+            ));
         }
         // Depth equal to bits per pixel is tolerated (historical servers).
         PixelFormat { depth: 32, ..base }.validate().unwrap();

@@ -33,7 +33,12 @@ pub struct Rect {
 impl Rect {
     /// A rectangle from position and size.
     pub const fn new(x: u16, y: u16, width: u16, height: u16) -> Rect {
-        Rect { x, y, width, height }
+        Rect {
+            x,
+            y,
+            width,
+            height,
+        }
     }
 
     /// One past the right edge.
@@ -84,14 +89,21 @@ impl Rect {
         let y0 = self.y.max(other.y);
         let x1 = self.right().min(other.right());
         let y1 = self.bottom().min(other.bottom());
-        (u32::from(x0) < x1 && u32::from(y0) < y1)
-            .then(|| Rect::new(x0, y0, (x1 - u32::from(x0)) as u16, (y1 - u32::from(y0)) as u16))
+        (u32::from(x0) < x1 && u32::from(y0) < y1).then(|| {
+            Rect::new(
+                x0,
+                y0,
+                (x1 - u32::from(x0)) as u16,
+                (y1 - u32::from(y0)) as u16,
+            )
+        })
     }
 
     /// The part of the rectangle inside a `width` x `height` framebuffer (possibly empty),
     /// as the spec asks servers to crop update requests.
     pub fn clip_to(&self, width: u16, height: u16) -> Rect {
-        self.intersect(&Rect::new(0, 0, width, height)).unwrap_or_default()
+        self.intersect(&Rect::new(0, 0, width, height))
+            .unwrap_or_default()
     }
 
     pub(crate) fn read(r: &mut Reader<'_>) -> Step<Rect> {

@@ -132,17 +132,28 @@ impl SecurityOffer {
         run(buf, |r| {
             if version == ProtocolVersion::V3_3 {
                 match r.u32()? {
-                    0 => Ok(SecurityOffer::Failed(read_string(r, limits.max_reason, Limit::Reason)?)),
+                    0 => Ok(SecurityOffer::Failed(read_string(
+                        r,
+                        limits.max_reason,
+                        Limit::Reason,
+                    )?)),
                     t @ (1 | 2) => Ok(SecurityOffer::Chosen(SecurityType(t as u8))),
                     t => fail(Malformed::InvalidSecurityType(t)),
                 }
             } else {
                 let n = r.u8()?;
                 if n == 0 {
-                    return Ok(SecurityOffer::Failed(read_string(r, limits.max_reason, Limit::Reason)?));
+                    return Ok(SecurityOffer::Failed(read_string(
+                        r,
+                        limits.max_reason,
+                        Limit::Reason,
+                    )?));
                 }
-                let types: Vec<SecurityType> =
-                    r.take(usize::from(n))?.iter().map(|&t| SecurityType(t)).collect();
+                let types: Vec<SecurityType> = r
+                    .take(usize::from(n))?
+                    .iter()
+                    .map(|&t| SecurityType(t))
+                    .collect();
                 Ok(SecurityOffer::Types(types))
             }
         })
@@ -360,8 +371,8 @@ mod tests {
         let challenge: [u8; 16] = core::array::from_fn(|i| i as u8);
         let r = vnc_auth_response(b"password", &challenge);
         let expected: [u8; 16] = [
-            0xb8, 0x66, 0x92, 0x41, 0x25, 0xc8, 0xee, 0xbb, 0x9d, 0xeb, 0xc1, 0xdb, 0x61, 0xc5, 0x38,
-            0xe2,
+            0xb8, 0x66, 0x92, 0x41, 0x25, 0xc8, 0xee, 0xbb, 0x9d, 0xeb, 0xc1, 0xdb, 0x61, 0xc5,
+            0x38, 0xe2,
         ];
         assert_eq!(r, expected);
     }
@@ -369,10 +380,19 @@ mod tests {
     #[test]
     fn password_truncated_to_eight_bytes() {
         let c = [7u8; 16];
-        assert_eq!(vnc_auth_response(b"password", &c), vnc_auth_response(b"password-and-more", &c));
-        assert_ne!(vnc_auth_response(b"passwor", &c), vnc_auth_response(b"password", &c));
+        assert_eq!(
+            vnc_auth_response(b"password", &c),
+            vnc_auth_response(b"password-and-more", &c)
+        );
+        assert_ne!(
+            vnc_auth_response(b"passwor", &c),
+            vnc_auth_response(b"password", &c)
+        );
         // Short passwords are zero-padded.
-        assert_eq!(vnc_auth_response(b"abc", &c), vnc_auth_response(b"abc\0\0\0\0\0", &c));
+        assert_eq!(
+            vnc_auth_response(b"abc", &c),
+            vnc_auth_response(b"abc\0\0\0\0\0", &c)
+        );
         assert!(vnc_auth_verify(b"abc", &c, &vnc_auth_response(b"abc", &c)));
         assert!(!vnc_auth_verify(b"abd", &c, &vnc_auth_response(b"abc", &c)));
     }
@@ -381,7 +401,10 @@ mod tests {
     fn offer_v33_and_failures() {
         let l = Limits::default();
         let p = SecurityOffer::decode(&[0, 0, 0, 2], ProtocolVersion::V3_3, &l).unwrap();
-        assert_eq!(p.done(), Some((SecurityOffer::Chosen(SecurityType::VNC_AUTH), 4)));
+        assert_eq!(
+            p.done(),
+            Some((SecurityOffer::Chosen(SecurityType::VNC_AUTH), 4))
+        );
         assert!(SecurityOffer::decode(&[0, 0, 0, 19], ProtocolVersion::V3_3, &l).is_err());
         let wire = [0, 0, 0, 0, 0, 0, 0, 3, b'b', b'a', b'd'];
         let p = SecurityOffer::decode(&wire, ProtocolVersion::V3_3, &l).unwrap();
@@ -390,7 +413,10 @@ mod tests {
         let p = SecurityOffer::decode(&wire, ProtocolVersion::V3_8, &l).unwrap();
         assert_eq!(p.done(), Some((SecurityOffer::Failed("bad".into()), 8)));
         // A reason longer than the limit is refused before it is read.
-        let l = Limits { max_reason: 2, ..Limits::default() };
+        let l = Limits {
+            max_reason: 2,
+            ..Limits::default()
+        };
         assert!(matches!(
             SecurityOffer::decode(&[0, 0, 0, 0, 3], ProtocolVersion::V3_8, &l),
             Err(Error::LimitExceeded(_))

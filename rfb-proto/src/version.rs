@@ -169,7 +169,11 @@ mod tests {
 
     #[test]
     fn published_versions_round_trip() {
-        for v in [ProtocolVersion::V3_3, ProtocolVersion::V3_7, ProtocolVersion::V3_8] {
+        for v in [
+            ProtocolVersion::V3_3,
+            ProtocolVersion::V3_7,
+            ProtocolVersion::V3_8,
+        ] {
             assert_eq!(parse(&v.to_bytes()).unwrap(), v);
         }
         // The exact bytes from RFC 6143 section 7.1.1.
@@ -197,8 +201,14 @@ mod tests {
 
     #[test]
     fn rejects_old_and_malformed() {
-        assert!(matches!(parse(b"RFB 003.002\n"), Err(Error::Incompatible(_))));
-        assert!(matches!(parse(b"RFB 002.000\n"), Err(Error::Incompatible(_))));
+        assert!(matches!(
+            parse(b"RFB 003.002\n"),
+            Err(Error::Incompatible(_))
+        ));
+        assert!(matches!(
+            parse(b"RFB 002.000\n"),
+            Err(Error::Incompatible(_))
+        ));
         assert!(matches!(parse(b"RFB 003.00x\n"), Err(Error::Malformed(_))));
         assert!(matches!(parse(b"SSH-2.0-xxxx"), Err(Error::Malformed(_))));
         assert!(matches!(parse(b"RFB 003.008\r"), Err(Error::Malformed(_))));

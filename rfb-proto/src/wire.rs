@@ -79,7 +79,10 @@ pub type Step<T> = Result<T, Stop>;
 
 /// Runs a parse closure over `buf` and turns the outcome into a [`Progress`].
 #[doc(hidden)]
-pub fn run<T>(buf: &[u8], f: impl FnOnce(&mut Reader<'_>) -> Step<T>) -> Result<Progress<T>, Error> {
+pub fn run<T>(
+    buf: &[u8],
+    f: impl FnOnce(&mut Reader<'_>) -> Step<T>,
+) -> Result<Progress<T>, Error> {
     let mut r = Reader::new(buf);
     match f(&mut r) {
         Ok(item) => Ok(Progress::Done {

@@ -54,9 +54,13 @@ fn parse_args() -> Result<Args> {
                         .collect::<Result<_>>()?
                 };
             }
-            "--compress" | "-c" => args.level = value("--compress")?.parse().context("--compress")?,
+            "--compress" | "-c" => {
+                args.level = value("--compress")?.parse().context("--compress")?
+            }
             "--runs" | "-r" => args.runs = value("--runs")?.parse().context("--runs")?,
-            "--max-updates" => args.max_updates = Some(value("--max-updates")?.parse().context("--max-updates")?),
+            "--max-updates" => {
+                args.max_updates = Some(value("--max-updates")?.parse().context("--max-updates")?)
+            }
             "--json" => args.json = true,
             "--help" | "-h" => {
                 println!("{USAGE}");
@@ -104,11 +108,24 @@ fn run() -> Result<()> {
     if !args.json {
         println!(
             "{:<28} {:<8} {:>5} {:>10} {:>14} {:>14} {:>7} {:>9} {:>10} {:>9}",
-            "file", "encoding", "level", "cpu_s", "bytes", "raw_bytes", "ratio", "MPix/s", "dec_cpu_s", "dec_MPix/s"
+            "file",
+            "encoding",
+            "level",
+            "cpu_s",
+            "bytes",
+            "raw_bytes",
+            "ratio",
+            "MPix/s",
+            "dec_cpu_s",
+            "dec_MPix/s"
         );
     }
     for file in &args.files {
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
         for &codec in &args.codecs {
             let mut results: Vec<ReplayResult> = Vec::new();
             for _ in 0..args.runs {
@@ -122,7 +139,11 @@ fn run() -> Result<()> {
             let dcpu = median(results.iter().map(|r| r.decode_cpu_s).collect());
             let ratio = first.raw_bytes as f64 / first.bytes.max(1) as f64;
             let mpix = first.pixels as f64 / 1e6;
-            let level = if codec.uses_level() { args.level.to_string() } else { "-".into() };
+            let level = if codec.uses_level() {
+                args.level.to_string()
+            } else {
+                "-".into()
+            };
             if args.json {
                 println!(
                     "{{\"file\":{},\"encoding\":{},\"compress\":{},\"runs\":{},\"cpu_s\":{:.6},\"bytes\":{},\"raw_bytes\":{},\"ratio\":{:.4},\"decode_cpu_s\":{:.6},\"pixels\":{},\"updates\":{},\"rects\":{},\"mpix_per_s\":{:.2},\"decode_mpix_per_s\":{:.2}}}",

@@ -1,21 +1,25 @@
 //! `rfb-handshake-server --listen ADDR [--password-file F] [--width W] [--height H]
 //! [--name NAME] [--once] [--write-truth FILE.ppm]`
 //!
-//! A minimal VNC server built from the sans-IO handshake: it authenticates viewers (None,
-//! or VNC Authentication when a password file is given), then answers non-incremental
-//! FramebufferUpdateRequests with Raw rectangles of a fixed test picture in whatever
-//! pixel format the viewer asked for. It prints one line per event on stdout
-//! (`listening`, `connected`, `authenticated`, `refused`, `disconnected`), which the
-//! real-peer tests read.
+//! A minimal VNC server built from the sans-IO handshake and the rfb-codec encoders: it
+//! authenticates viewers (None, or VNC Authentication when a password file is given),
+//! then answers non-incremental FramebufferUpdateRequests with a fixed test picture in
+//! whatever pixel format the viewer asked for, encoded with the first encoding of the
+//! viewer's list that rfb-codec can encode (ZRLE, TRLE, Zlib, Hextile, RRE, CoRRE, Raw;
+//! Raw when the list names none of them). It prints one line per event on stdout
+//! (`listening`, `connected`, `authenticated`, `refused`, `initialised`, `encoding`,
+//! `disconnected`), which the real-peer tests read.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use bytes::BytesMut;
 use clap::Parser;
+use rfb_codec::{Framebuffer, RectEncoder};
 use rfb_examples::pattern;
-use rfb_proto::{ClientMessage, PixelFormat, Rect, ServerInit};
+use rfb_proto::{ClientMessage, Encoding, PixelFormat, Rect, ServerInit};
 use rfb_server::{
     AllowAll, AuthDecision, Authenticator, ServerConfig, ServerConnection, ServerError,
     ServerEvent, VncPassword,
@@ -118,6 +122,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
         Instant::now(),
     );
     let mut format = shared.desktop.pixel_format;
+    let mut encoder: Box<dyn RectEncoder> = Box::new(rfb_codec::raw::RawEncoder);
     let result = rfb_examples::blocking::run_server(&mut conn, &mut stream, |conn, event| {
         match event {
             ServerEvent::AuthRequested {
@@ -140,6 +145,10 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
             } => {
                 println!("initialised {peer} version={version} shared={is_shared}");
             }
+            ServerEvent::Message(ClientMessage::SetEncodings(list)) => {
+                encoder = choose_encoder(&list);
+                println!("encoding {peer} {}", encoder.encoding());
+            }
             ServerEvent::Message(ClientMessage::SetPixelFormat(pf)) => {
                 format = pf;
                 if !pf.true_colour {
@@ -153,7 +162,9 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
                 let area = req
                     .rect
                     .clip_to(shared.desktop.width, shared.desktop.height);
-                conn.send_raw(&raw_update(shared, &format, area))?;
+                let update = encoded_update(shared, &format, area, encoder.as_mut())
+                    .map_err(|e| ServerError::ClosedByServer(format!("encoding failed: {e}")))?;
+                conn.send_raw(&update)?;
             }
             _ => {}
         }
@@ -165,22 +176,73 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     }
 }
 
-/// A FramebufferUpdate with one Raw rectangle of `area` in `format`.
-fn raw_update(shared: &Shared, format: &PixelFormat, area: Rect) -> Vec<u8> {
-    let mut out = vec![0u8, 0, 0, 1];
-    for v in [area.x, area.y, area.width, area.height] {
-        out.extend_from_slice(&v.to_be_bytes());
+/// The first encoding of the viewer's list that rfb-codec can encode (Raw otherwise).
+fn choose_encoder(list: &[Encoding]) -> Box<dyn RectEncoder> {
+    use rfb_codec::{hextile, raw, rre, trle, zlib, zrle};
+    for &e in list {
+        let enc: Box<dyn RectEncoder> = match e {
+            Encoding::ZRLE => Box::new(zrle::ZrleEncoder::default()),
+            Encoding::TRLE => Box::new(trle::TrleEncoder::default()),
+            Encoding::ZLIB => Box::new(zlib::ZlibEncoder::default()),
+            Encoding::HEXTILE => Box::new(hextile::HextileEncoder),
+            Encoding::RRE => Box::new(rre::RreEncoder),
+            Encoding::CORRE => Box::new(rre::CorreEncoder),
+            Encoding::RAW => Box::new(raw::RawEncoder),
+            _ => continue,
+        };
+        return enc;
     }
-    out.extend_from_slice(&0i32.to_be_bytes());
+    Box::new(raw::RawEncoder)
+}
+
+/// A FramebufferUpdate covering `area` of the test picture in `format`, cut into
+/// rectangles the encoder accepts (CoRRE: at most 255x255; others: 256-pixel-high
+/// bands) and encoded.
+fn encoded_update(
+    shared: &Shared,
+    format: &PixelFormat,
+    area: Rect,
+    encoder: &mut dyn RectEncoder,
+) -> Result<Vec<u8>, rfb_codec::CodecError> {
+    let mut fb = Framebuffer::new(shared.desktop.width, shared.desktop.height, *format);
     let w = usize::from(shared.desktop.width);
-    for y in area.y..area.y + area.height {
-        for x in area.x..area.x + area.width {
-            let i = (usize::from(y) * w + usize::from(x)) * 3;
-            let px = [shared.rgb[i], shared.rgb[i + 1], shared.rgb[i + 2]];
-            pattern::pack(format, px, &mut out);
-        }
+    let mut packed = Vec::with_capacity(fb.data().len());
+    for px in shared.rgb.chunks_exact(3) {
+        pattern::pack(format, [px[0], px[1], px[2]], &mut packed);
     }
-    out
+    fb.put_pixels(fb.rect(), &packed)?;
+    debug_assert_eq!(
+        packed.len(),
+        w * usize::from(shared.desktop.height) * format.bytes_per_pixel()
+    );
+    let (tile_w, tile_h) = if encoder.encoding() == Encoding::CORRE {
+        (255u16, 255u16)
+    } else {
+        (area.width.max(1), 256)
+    };
+    let mut rects = Vec::new();
+    let mut y = area.y;
+    while u32::from(y) < area.bottom() {
+        let h = tile_h.min((area.bottom() - u32::from(y)) as u16);
+        let mut x = area.x;
+        while u32::from(x) < area.right() {
+            let width = tile_w.min((area.right() - u32::from(x)) as u16);
+            rects.push(Rect::new(x, y, width, h));
+            x += width;
+        }
+        y += h;
+    }
+    let mut out = BytesMut::new();
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&(rects.len() as u16).to_be_bytes());
+    for r in rects {
+        for v in [r.x, r.y, r.width, r.height] {
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+        out.extend_from_slice(&encoder.encoding().0.to_be_bytes());
+        encoder.encode(&fb.view(r)?, &mut out)?;
+    }
+    Ok(out.to_vec())
 }
 
 /// SetColourMapEntries with the BGR233 map used for colour-map viewers.

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rfb_client::{
-    ClientConfig, ClientConnection, ClientError, ClientEvent, CodecFramer, FramebufferChange, RemoteFramebuffer,
-    VncAddress, DECODABLE_ENCODINGS,
+    ClientConfig, ClientConnection, ClientError, ClientEvent, CodecFramer, FramebufferChange,
+    RemoteFramebuffer, VncAddress, DECODABLE_ENCODINGS,
 };
 use rfb_proto::client::FramebufferUpdateRequest;
 use rfb_proto::{ClientMessage, Encoding, PixelFormat, Rect};
@@ -78,7 +78,10 @@ fn io_err(e: impl std::fmt::Display) -> ClientError {
 
 fn snapshot(args: &Args) -> Result<String, ClientError> {
     let Some(mut encodings) = encoding_list(&args.encoding) else {
-        return Err(ClientError::ClosedByClient(format!("unknown encoding {:?}", args.encoding)));
+        return Err(ClientError::ClosedByClient(format!(
+            "unknown encoding {:?}",
+            args.encoding
+        )));
     };
     encodings.extend([Encoding::LAST_RECT, Encoding::DESKTOP_SIZE]);
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
@@ -95,13 +98,15 @@ fn snapshot(args: &Args) -> Result<String, ClientError> {
         .map_err(io_err)?
         .next()
         .ok_or_else(|| io_err(format!("{} did not resolve", args.addr)))?;
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(args.timeout)).map_err(io_err)?;
+    let mut stream =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(args.timeout)).map_err(io_err)?;
     let mut conn = ClientConnection::new(config, Instant::now());
     conn.set_framer(Box::new(CodecFramer::default()));
-    let connected = rfb_examples::blocking::client_handshake(&mut conn, &mut stream, |_, ev| match ev {
-        ClientEvent::PasswordRequested { .. } => Err(ClientError::NoPassword),
-        _ => Ok(()),
-    })?;
+    let connected =
+        rfb_examples::blocking::client_handshake(&mut conn, &mut stream, |_, ev| match ev {
+            ClientEvent::PasswordRequested { .. } => Err(ClientError::NoPassword),
+            _ => Ok(()),
+        })?;
     let ClientEvent::Connected { server_init, .. } = connected else {
         return Err(io_err("handshake ended without ServerInit"));
     };
@@ -127,15 +132,22 @@ fn snapshot(args: &Args) -> Result<String, ClientError> {
             match ev {
                 ClientEvent::Rect { header, payload } => {
                     *received.entry(header.encoding.to_string()).or_default() += 1;
-                    match fb.apply(&header, &payload).map_err(|e| io_err(format!("decoding: {e}")))? {
+                    match fb
+                        .apply(&header, &payload)
+                        .map_err(|e| io_err(format!("decoding: {e}")))?
+                    {
                         FramebufferChange::Painted(r) => {
                             for y in r.y..r.y + r.height {
                                 let row = usize::from(y) * usize::from(width);
-                                covered[row + usize::from(r.x)..row + usize::from(r.x) + usize::from(r.width)]
+                                covered[row + usize::from(r.x)
+                                    ..row + usize::from(r.x) + usize::from(r.width)]
                                     .fill(true);
                             }
                         }
-                        FramebufferChange::Resized { width: w, height: h } => {
+                        FramebufferChange::Resized {
+                            width: w,
+                            height: h,
+                        } => {
                             width = w;
                             height = h;
                             covered = vec![false; usize::from(w) * usize::from(h)];
@@ -147,7 +159,8 @@ fn snapshot(args: &Args) -> Result<String, ClientError> {
                     updates += 1;
                     if covered.iter().all(|&c| c) {
                         write_png(&args.out, width, height, &fb.to_rgb()).map_err(io_err)?;
-                        let got: Vec<String> = received.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                        let got: Vec<String> =
+                            received.iter().map(|(k, v)| format!("{k}:{v}")).collect();
                         return Ok(format!(
                             "ok {}x{} updates={} received={} -> {}",
                             width,
@@ -167,7 +180,9 @@ fn snapshot(args: &Args) -> Result<String, ClientError> {
         if left.is_zero() {
             return Err(io_err(format!("timed out after {} updates", updates)));
         }
-        stream.set_read_timeout(Some(left.min(Duration::from_millis(500)))).map_err(io_err)?;
+        stream
+            .set_read_timeout(Some(left.min(Duration::from_millis(500))))
+            .map_err(io_err)?;
         match stream.read(&mut buf) {
             Ok(0) => conn.handle_eof()?,
             Ok(n) => conn.handle_input(&buf[..n])?,

@@ -58,7 +58,11 @@ pub fn pixel_value(bytes: &[u8], format: &PixelFormat) -> u32 {
 pub fn put_pixel_value(value: u32, format: &PixelFormat, out: &mut [u8]) {
     let n = format.bytes_per_pixel().min(4);
     for (i, o) in out.iter_mut().take(n).enumerate() {
-        let shift = if format.big_endian { 8 * (n - 1 - i) } else { 8 * i };
+        let shift = if format.big_endian {
+            8 * (n - 1 - i)
+        } else {
+            8 * i
+        };
         *o = (value >> shift) as u8;
     }
 }
@@ -84,7 +88,11 @@ pub fn rgb8(value: u32, format: &PixelFormat, palette: Option<&Palette>) -> [u8;
     if format.true_colour {
         let ch = |max: u16, shift: u8| {
             let max = u32::from(max);
-            scale(value.checked_shr(u32::from(shift)).unwrap_or(0) & max, max, 255) as u8
+            scale(
+                value.checked_shr(u32::from(shift)).unwrap_or(0) & max,
+                max,
+                255,
+            ) as u8
         };
         [
             ch(format.red_max, format.red_shift),
@@ -109,7 +117,9 @@ pub fn rgb8(value: u32, format: &PixelFormat, palette: Option<&Palette>) -> [u8;
 pub fn from_rgb8(rgb: [u8; 3], format: &PixelFormat, palette: Option<&Palette>) -> u32 {
     if format.true_colour {
         let ch = |v: u8, max: u16, shift: u8| {
-            scale(u32::from(v), 255, u32::from(max)).checked_shl(u32::from(shift)).unwrap_or(0)
+            scale(u32::from(v), 255, u32::from(max))
+                .checked_shl(u32::from(shift))
+                .unwrap_or(0)
         };
         ch(rgb[0], format.red_max, format.red_shift)
             | ch(rgb[1], format.green_max, format.green_shift)
@@ -249,7 +259,11 @@ impl Palette {
     pub fn lookup(&self, rgb: [u8; 3]) -> u16 {
         let [r, g, b] = rgb.map(u32::from);
         match &self.lookup {
-            Lookup::Cube { r: nr, g: ng, b: nb } => {
+            Lookup::Cube {
+                r: nr,
+                g: ng,
+                b: nb,
+            } => {
                 let q = |v: u32, n: u16| scale(v, 255, u32::from(n) - 1);
                 ((q(r, *nr) * u32::from(*ng) + q(g, *ng)) * u32::from(*nb) + q(b, *nb)) as u16
             }
@@ -307,7 +321,12 @@ pub enum ColourPreset {
 
 impl ColourPreset {
     /// Every preset, richest first.
-    pub const ALL: [ColourPreset; 4] = [ColourPreset::Full, ColourPreset::More16, ColourPreset::Few8, ColourPreset::Grey];
+    pub const ALL: [ColourPreset; 4] = [
+        ColourPreset::Full,
+        ColourPreset::More16,
+        ColourPreset::Few8,
+        ColourPreset::Grey,
+    ];
 
     /// The pixel format a client asks for with SetPixelFormat.
     pub fn pixel_format(self) -> PixelFormat {
@@ -448,7 +467,9 @@ fn whole_byte_channels(format: &PixelFormat) -> bool {
     format.true_colour
         && format.bits_per_pixel == 32
         && [format.red_max, format.green_max, format.blue_max] == [255; 3]
-        && [format.red_shift, format.green_shift, format.blue_shift].iter().all(|s| s % 8 == 0)
+        && [format.red_shift, format.green_shift, format.blue_shift]
+            .iter()
+            .all(|s| s % 8 == 0)
 }
 
 impl Translator {
@@ -473,9 +494,15 @@ impl Translator {
         dst_palette: Option<&Palette>,
         isa: Isa,
     ) -> Result<Translator, CodecError> {
-        src.validate().map_err(|_| unsupported("invalid source pixel format"))?;
-        dst.validate().map_err(|_| unsupported("invalid destination pixel format"))?;
-        let isa = if Isa::available().contains(&isa) { isa } else { Isa::Scalar };
+        src.validate()
+            .map_err(|_| unsupported("invalid source pixel format"))?;
+        dst.validate()
+            .map_err(|_| unsupported("invalid destination pixel format"))?;
+        let isa = if Isa::available().contains(&isa) {
+            isa
+        } else {
+            Isa::Scalar
+        };
         if !src.true_colour && src_palette.is_none() {
             return Err(unsupported("a colour-map source needs its palette"));
         }
@@ -483,7 +510,9 @@ impl Translator {
             let p = dst_palette.ok_or(unsupported("a colour-map destination needs a palette"))?;
             let index_bits = u32::from(dst.depth.min(dst.bits_per_pixel));
             if p.len() as u64 > 1u64 << index_bits {
-                return Err(unsupported("the palette has more entries than the format can index"));
+                return Err(unsupported(
+                    "the palette has more entries than the format can index",
+                ));
             }
         }
         let kernel = if src == dst && (src.true_colour || src_palette == dst_palette) {
@@ -496,7 +525,9 @@ impl Translator {
         } else if whole_byte_channels(src)
             && dst.true_colour
             && dst.bits_per_pixel == 16
-            && [dst.red_max, dst.green_max, dst.blue_max].iter().all(|&m| m <= 255)
+            && [dst.red_max, dst.green_max, dst.blue_max]
+                .iter()
+                .all(|&m| m <= 255)
         {
             Kernel::Pack16(Pack16 {
                 src_pos: [src.red_shift, src.green_shift, src.blue_shift].map(|s| byte_pos(src, s)),
@@ -506,7 +537,11 @@ impl Translator {
             })
         } else if src.bits_per_pixel <= 16 {
             let n = 1u32 << src.bits_per_pixel;
-            Kernel::Table((0..n).map(|v| convert_one(v, src, src_palette, dst, dst_palette)).collect())
+            Kernel::Table(
+                (0..n)
+                    .map(|v| convert_one(v, src, src_palette, dst, dst_palette))
+                    .collect(),
+            )
         } else {
             // 32-bit true colour (colour-map formats are at most 16 bits per pixel).
             let shifts = [src.red_shift, src.green_shift, src.blue_shift].map(u32::from);
@@ -514,19 +549,29 @@ impl Translator {
             if dst.true_colour {
                 let dmax = [dst.red_max, dst.green_max, dst.blue_max].map(u32::from);
                 let dshift = [dst.red_shift, dst.green_shift, dst.blue_shift].map(u32::from);
-                let table = |c: usize| (0..=maxes[c]).map(|v| scale(v, maxes[c], dmax[c]) << dshift[c]).collect();
+                let table = |c: usize| {
+                    (0..=maxes[c])
+                        .map(|v| scale(v, maxes[c], dmax[c]) << dshift[c])
+                        .collect()
+                };
                 Kernel::Channels {
                     shifts,
                     masks: maxes,
                     tables: [table(0), table(1), table(2)],
                 }
             } else {
-                let table = |c: usize| (0..=maxes[c]).map(|v| scale(v, maxes[c], 255) as u8).collect();
+                let table = |c: usize| {
+                    (0..=maxes[c])
+                        .map(|v| scale(v, maxes[c], 255) as u8)
+                        .collect()
+                };
                 Kernel::ChannelsToPalette {
                     shifts,
                     masks: maxes,
                     tables: [table(0), table(1), table(2)],
-                    palette: dst_palette.cloned().ok_or(unsupported("a colour-map destination needs a palette"))?,
+                    palette: dst_palette
+                        .cloned()
+                        .ok_or(unsupported("a colour-map destination needs a palette"))?,
                 }
             }
         };
@@ -570,7 +615,11 @@ impl Translator {
         if src.len() % sb != 0 || dst.len() != n * db {
             return Err(CodecError::Malformed {
                 encoding: "translation",
-                what: format!("{} source bytes for {} destination bytes", src.len(), dst.len()),
+                what: format!(
+                    "{} source bytes for {} destination bytes",
+                    src.len(),
+                    dst.len()
+                ),
             });
         }
         match &self.kernel {
@@ -595,7 +644,11 @@ impl Translator {
                     put_pixel_value(t.get(v).copied().unwrap_or(0), &self.dst, d);
                 }
             }
-            Kernel::Channels { shifts, masks, tables } => {
+            Kernel::Channels {
+                shifts,
+                masks,
+                tables,
+            } => {
                 for (s, d) in src.chunks_exact(sb).zip(dst.chunks_exact_mut(db)) {
                     let v = pixel_value(s, &self.src);
                     let mut out = 0;
@@ -625,13 +678,20 @@ impl Translator {
     /// `width * height * dst_bpp` bytes).
     pub fn translate_into(&self, src: &PixelView<'_>, dst: &mut [u8]) -> Result<(), CodecError> {
         if *src.format() != self.src {
-            return Err(unsupported("the view is not in the translator's source format"));
+            return Err(unsupported(
+                "the view is not in the translator's source format",
+            ));
         }
         let row_len = usize::from(src.width()) * self.dst.bytes_per_pixel();
         if dst.len() != row_len * usize::from(src.height()) {
             return Err(CodecError::Malformed {
                 encoding: "translation",
-                what: format!("destination of {} bytes for {}x{}", dst.len(), src.width(), src.height()),
+                what: format!(
+                    "destination of {} bytes for {}x{}",
+                    dst.len(),
+                    src.width(),
+                    src.height()
+                ),
             });
         }
         if row_len == 0 {
@@ -645,7 +705,11 @@ impl Translator {
 
     /// Translates a view into a new packed buffer.
     pub fn translate(&self, src: &PixelView<'_>) -> Result<Vec<u8>, CodecError> {
-        let mut out = vec![0; usize::from(src.width()) * usize::from(src.height()) * self.dst.bytes_per_pixel()];
+        let mut out =
+            vec![
+                0;
+                usize::from(src.width()) * usize::from(src.height()) * self.dst.bytes_per_pixel()
+            ];
         self.translate_into(src, &mut out)?;
         Ok(out)
     }
@@ -661,15 +725,28 @@ fn convert_one(
 ) -> u32 {
     if src.true_colour && dst.true_colour {
         let ch = |smax: u16, sshift: u8, dmax: u16, dshift: u8| {
-            scale((v >> sshift) & u32::from(smax), u32::from(smax), u32::from(dmax)) << dshift
+            scale(
+                (v >> sshift) & u32::from(smax),
+                u32::from(smax),
+                u32::from(dmax),
+            ) << dshift
         };
         return ch(src.red_max, src.red_shift, dst.red_max, dst.red_shift)
-            | ch(src.green_max, src.green_shift, dst.green_max, dst.green_shift)
+            | ch(
+                src.green_max,
+                src.green_shift,
+                dst.green_max,
+                dst.green_shift,
+            )
             | ch(src.blue_max, src.blue_shift, dst.blue_max, dst.blue_shift);
     }
     if !src.true_colour && dst.true_colour {
-        let e = src_palette.and_then(|p| p.entries.get(v as usize)).copied().unwrap_or([0; 3]);
-        let ch = |c: u16, dmax: u16, dshift: u8| scale(u32::from(c), 65535, u32::from(dmax)) << dshift;
+        let e = src_palette
+            .and_then(|p| p.entries.get(v as usize))
+            .copied()
+            .unwrap_or([0; 3]);
+        let ch =
+            |c: u16, dmax: u16, dshift: u8| scale(u32::from(c), 65535, u32::from(dmax)) << dshift;
         return ch(e[0], dst.red_max, dst.red_shift)
             | ch(e[1], dst.green_max, dst.green_shift)
             | ch(e[2], dst.blue_max, dst.blue_shift);

@@ -6,7 +6,9 @@ use super::{Pack16, Shuffle32};
 
 /// One pixel of [`Shuffle32`]: `m` is the pixel's four bytes loaded little-endian.
 pub(crate) fn shuffle_one(k: &Shuffle32, m: u32) -> u32 {
-    (0..3).fold(0, |acc, c| acc | ((m >> k.src_pos[c]) & 0xff) << k.dst_pos[c])
+    (0..3).fold(0, |acc, c| {
+        acc | ((m >> k.src_pos[c]) & 0xff) << k.dst_pos[c]
+    })
 }
 
 /// One pixel of [`Pack16`]: the 16-bit destination value.
@@ -30,6 +32,10 @@ pub(crate) fn pack16(k: &Pack16, src: &[u8], dst: &mut [u8]) {
     for (s, d) in src.chunks_exact(4).zip(dst.chunks_exact_mut(2)) {
         let m = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
         let v = pack_one(k, m);
-        d.copy_from_slice(&if k.dst_big_endian { v.to_be_bytes() } else { v.to_le_bytes() });
+        d.copy_from_slice(&if k.dst_big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        });
     }
 }

@@ -26,7 +26,14 @@ fn true_colour_format() -> impl Strategy<Value = PixelFormat> {
             if total + offset > bpp {
                 return None;
             }
-            let perm = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]][order];
+            let perm = [
+                [0, 1, 2],
+                [0, 2, 1],
+                [1, 0, 2],
+                [1, 2, 0],
+                [2, 0, 1],
+                [2, 1, 0],
+            ][order];
             let mut shifts = [0u8; 3];
             let mut at = offset;
             for &c in &perm {
@@ -35,7 +42,15 @@ fn true_colour_format() -> impl Strategy<Value = PixelFormat> {
             }
             let max = |b: u8| ((1u32 << b) - 1) as u16;
             let pf = PixelFormat::true_colour(
-                bpp, bpp, be, max(bits[0]), max(bits[1]), max(bits[2]), shifts[0], shifts[1], shifts[2],
+                bpp,
+                bpp,
+                be,
+                max(bits[0]),
+                max(bits[1]),
+                max(bits[2]),
+                shifts[0],
+                shifts[1],
+                shifts[2],
             );
             pf.validate().ok().map(|_| pf)
         })
@@ -65,15 +80,29 @@ fn any_format() -> impl Strategy<Value = (PixelFormat, Option<Palette>)> {
             (f, Palette::for_format(&f))
         }),
         any::<bool>().prop_map(|be| {
-            let f = PixelFormat { bits_per_pixel: 16, depth: 16, big_endian: be, ..PixelFormat::COLOUR_MAP8 };
+            let f = PixelFormat {
+                bits_per_pixel: 16,
+                depth: 16,
+                big_endian: be,
+                ..PixelFormat::COLOUR_MAP8
+            };
             (f, Some(Palette::grey(300).unwrap()))
         }),
-        Just((PixelFormat::COLOUR_MAP8, Some(Palette::from_rgb16(vec![[0, 0, 0], [65535, 0, 0], [0, 40000, 65535]]).unwrap()))),
+        Just((
+            PixelFormat::COLOUR_MAP8,
+            Some(Palette::from_rgb16(vec![[0, 0, 0], [65535, 0, 0], [0, 40000, 65535]]).unwrap())
+        )),
     ]
 }
 
 /// The definition every kernel must match: via [`convert_one`], pixel by pixel.
-fn reference(src: &PixelFormat, sp: Option<&Palette>, dst: &PixelFormat, dp: Option<&Palette>, data: &[u8]) -> Vec<u8> {
+fn reference(
+    src: &PixelFormat,
+    sp: Option<&Palette>,
+    dst: &PixelFormat,
+    dp: Option<&Palette>,
+    data: &[u8],
+) -> Vec<u8> {
     let (sb, db) = (src.bytes_per_pixel(), dst.bytes_per_pixel());
     let mut out = vec![0; data.len() / sb * db];
     for (s, d) in data.chunks_exact(sb).zip(out.chunks_exact_mut(db)) {
@@ -144,7 +173,14 @@ fn pack16_every_channel_value() {
     for v in 0..=255u8 {
         data.extend_from_slice(&[v, 255 - v, v / 2, 0xaa]);
     }
-    for dst in [PixelFormat::RGB565, PixelFormat::RGB555, PixelFormat { big_endian: true, ..PixelFormat::RGB565 }] {
+    for dst in [
+        PixelFormat::RGB565,
+        PixelFormat::RGB555,
+        PixelFormat {
+            big_endian: true,
+            ..PixelFormat::RGB565
+        },
+    ] {
         let want = reference(&src, None, &dst, None, &data);
         for isa in Isa::available() {
             let t = Translator::with_isa(&src, None, &dst, None, isa).unwrap();
@@ -166,21 +202,45 @@ fn known_values() {
         t.translate_row(&src, &mut out).unwrap();
         out
     };
-    assert_eq!(conv(PixelFormat::BGR888, None), [255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 255, 0, 255, 255, 255, 0]);
-    let be888 = PixelFormat { big_endian: true, ..PixelFormat::RGB888 };
-    assert_eq!(conv(be888, None), [0, 255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 255, 0, 255, 255, 255]);
+    assert_eq!(
+        conv(PixelFormat::BGR888, None),
+        [255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 255, 0, 255, 255, 255, 0]
+    );
+    let be888 = PixelFormat {
+        big_endian: true,
+        ..PixelFormat::RGB888
+    };
+    assert_eq!(
+        conv(be888, None),
+        [0, 255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 255, 0, 255, 255, 255]
+    );
     // 5-6-5 little-endian: red 0xf800, green 0x07e0, blue 0x001f.
-    assert_eq!(conv(PixelFormat::RGB565, None), [0x00, 0xf8, 0xe0, 0x07, 0x1f, 0x00, 0xff, 0xff]);
-    let be565 = PixelFormat { big_endian: true, ..PixelFormat::RGB565 };
-    assert_eq!(conv(be565, None), [0xf8, 0x00, 0x07, 0xe0, 0x00, 0x1f, 0xff, 0xff]);
+    assert_eq!(
+        conv(PixelFormat::RGB565, None),
+        [0x00, 0xf8, 0xe0, 0x07, 0x1f, 0x00, 0xff, 0xff]
+    );
+    let be565 = PixelFormat {
+        big_endian: true,
+        ..PixelFormat::RGB565
+    };
+    assert_eq!(
+        conv(be565, None),
+        [0xf8, 0x00, 0x07, 0xe0, 0x00, 0x1f, 0xff, 0xff]
+    );
     assert_eq!(conv(PixelFormat::RGB332, None), [0xe0, 0x1c, 0x03, 0xff]);
     assert_eq!(conv(PixelFormat::BGR233, None), [0x07, 0x38, 0xc0, 0xff]);
     // 6x7x6 cube: index = (r * 7 + g) * 6 + b.
     let cube = Palette::colour_cube();
-    assert_eq!(conv(PixelFormat::COLOUR_MAP8, Some(&cube)), [5 * 42, 6 * 6, 5, 251]);
+    assert_eq!(
+        conv(PixelFormat::COLOUR_MAP8, Some(&cube)),
+        [5 * 42, 6 * 6, 5, 251]
+    );
     let grey = Palette::grey(256).unwrap();
     // BT.601-ish weights 77/150/29 of 256.
-    assert_eq!(conv(PixelFormat::COLOUR_MAP8, Some(&grey)), [77, 149, 29, 255]);
+    assert_eq!(
+        conv(PixelFormat::COLOUR_MAP8, Some(&grey)),
+        [77, 149, 29, 255]
+    );
     // Rounding when widening: 5-bit 16 -> 8-bit 132 (16 * 255 / 31 = 131.6).
     let t = Translator::new(&PixelFormat::RGB565, None, &PixelFormat::BGR888, None).unwrap();
     let mut out = [0u8; 4];
@@ -191,19 +251,37 @@ fn known_values() {
 #[test]
 fn colour_map_source_uses_its_palette() {
     let pal = Palette::from_rgb16(vec![[0, 0, 0], [65535, 32768, 0]]).unwrap();
-    let t = Translator::new(&PixelFormat::COLOUR_MAP8, Some(&pal), &PixelFormat::BGR888, None).unwrap();
+    let t = Translator::new(
+        &PixelFormat::COLOUR_MAP8,
+        Some(&pal),
+        &PixelFormat::BGR888,
+        None,
+    )
+    .unwrap();
     let mut out = [0u8; 12];
     t.translate_row(&[1, 0, 7], &mut out).unwrap();
     // Index 7 is past the palette: black.
     assert_eq!(out, [255, 128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
     assert!(Translator::new(&PixelFormat::COLOUR_MAP8, None, &PixelFormat::BGR888, None).is_err());
     let big = Palette::grey(300).unwrap();
-    assert!(Translator::new(&PixelFormat::RGB888, None, &PixelFormat::COLOUR_MAP8, Some(&big)).is_err());
+    assert!(Translator::new(
+        &PixelFormat::RGB888,
+        None,
+        &PixelFormat::COLOUR_MAP8,
+        Some(&big)
+    )
+    .is_err());
 }
 
 #[test]
 fn custom_palette_finds_the_nearest_entry() {
-    let pal = Palette::from_rgb16(vec![[0, 0, 0], [65535, 65535, 65535], [65535, 0, 0], [0, 0, 65535]]).unwrap();
+    let pal = Palette::from_rgb16(vec![
+        [0, 0, 0],
+        [65535, 65535, 65535],
+        [65535, 0, 0],
+        [0, 0, 65535],
+    ])
+    .unwrap();
     assert_eq!(pal.lookup([10, 10, 10]), 0);
     assert_eq!(pal.lookup([240, 250, 230]), 1);
     assert_eq!(pal.lookup([200, 30, 20]), 2);

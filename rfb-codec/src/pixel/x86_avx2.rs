@@ -58,7 +58,10 @@ fn pack16_blocks(k: &Pack16, src: &[u8], dst: &mut [u8]) {
     for (s, d) in src.chunks_exact(64).zip(dst.chunks_exact_mut(32)) {
         // SAFETY: `s` is 64 readable bytes; both loads are unaligned loads inside it.
         let (a, b) = unsafe {
-            (_mm256_loadu_si256(s.as_ptr().cast()), _mm256_loadu_si256(s.as_ptr().add(32).cast()))
+            (
+                _mm256_loadu_si256(s.as_ptr().cast()),
+                _mm256_loadu_si256(s.as_ptr().add(32).cast()),
+            )
         };
         let mut acc = _mm256_setzero_si256();
         for c in 0..3 {
@@ -69,7 +72,10 @@ fn pack16_blocks(k: &Pack16, src: &[u8], dst: &mut [u8]) {
             let v = _mm256_packs_epi32(ca, cb);
             // x = v * max + 127 <= 65152; x / 255 == (x + 1 + (x >> 8)) >> 8 there.
             let x = _mm256_add_epi16(_mm256_mullo_epi16(v, max[c]), half);
-            let q = _mm256_srli_epi16(_mm256_add_epi16(_mm256_add_epi16(x, one), _mm256_srli_epi16(x, 8)), 8);
+            let q = _mm256_srli_epi16(
+                _mm256_add_epi16(_mm256_add_epi16(x, one), _mm256_srli_epi16(x, 8)),
+                8,
+            );
             acc = _mm256_or_si256(acc, _mm256_sll_epi16(q, ds[c]));
         }
         if k.dst_big_endian {

@@ -53,7 +53,10 @@ fn pack16_blocks(k: &Pack16, src: &[u8], dst: &mut [u8]) {
     for (s, d) in src.chunks_exact(32).zip(dst.chunks_exact_mut(16)) {
         // SAFETY: `s` is 32 readable bytes; both loads are unaligned loads inside it.
         let (a, b) = unsafe {
-            (_mm_loadu_si128(s.as_ptr().cast()), _mm_loadu_si128(s.as_ptr().add(16).cast()))
+            (
+                _mm_loadu_si128(s.as_ptr().cast()),
+                _mm_loadu_si128(s.as_ptr().add(16).cast()),
+            )
         };
         let mut acc = _mm_setzero_si128();
         for c in 0..3 {
@@ -63,7 +66,10 @@ fn pack16_blocks(k: &Pack16, src: &[u8], dst: &mut [u8]) {
             let v = _mm_packs_epi32(ca, cb);
             // x = v * max + 127 <= 65152; x / 255 == (x + 1 + (x >> 8)) >> 8 there.
             let x = _mm_add_epi16(_mm_mullo_epi16(v, max[c]), half);
-            let q = _mm_srli_epi16(_mm_add_epi16(_mm_add_epi16(x, one), _mm_srli_epi16(x, 8)), 8);
+            let q = _mm_srli_epi16(
+                _mm_add_epi16(_mm_add_epi16(x, one), _mm_srli_epi16(x, 8)),
+                8,
+            );
             acc = _mm_or_si128(acc, _mm_sll_epi16(q, ds[c]));
         }
         if k.dst_big_endian {
