@@ -72,7 +72,8 @@ step "cargo build --workspace --bins"
 cargo build --workspace --bins
 
 step "real VNC peers: cargo test -p rfb-interop -- --ignored --test-threads=1"
-cargo test -p rfb-interop -- --ignored --test-threads=1
+# Every wait inside is bounded; the outer limit is a last resort.
+timeout -k 30 1200 cargo test -p rfb-interop -- --ignored --test-threads=1
 
 step "fuzz smoke: every target for ${FUZZ_SECONDS}s (scripts/fuzz-smoke.sh)"
 bash scripts/fuzz-smoke.sh

@@ -128,7 +128,7 @@ fn codecs(c: &mut Criterion) {
     let limits = CodecLimits::default();
     for codec in Codec::ALL {
         let level = 2;
-        let mut g = c.benchmark_group(format!("{}", codec.name()));
+        let mut g = c.benchmark_group(codec.name());
         g.sample_size(10);
         for f in &frames {
             g.throughput(Throughput::Bytes(f.raw_bytes()));

@@ -217,22 +217,22 @@ pub fn raw_pixels(up: &Update, rect: Rect, offset: usize) -> &[u8] {
     &up.pixels[offset..offset + rect.area() as usize * 4]
 }
 
-/// Thread CPU time in seconds, from `/proc/thread-self/schedstat` (nanoseconds on CPU,
-/// Linux); falls back to wall-clock time since the first call where that file is missing.
+/// Thread CPU time in seconds: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` on Unix
+/// (nanosecond resolution, counts only this thread's time on a CPU, so other load on a
+/// shared machine does not inflate it); wall-clock time since the first call elsewhere.
 pub fn thread_cpu_seconds() -> f64 {
-    use std::sync::OnceLock;
-    use std::time::Instant;
-    static START: OnceLock<Instant> = OnceLock::new();
-    if let Ok(s) = std::fs::read_to_string("/proc/thread-self/schedstat") {
-        if let Some(ns) = s
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<u64>().ok())
-        {
-            return ns as f64 * 1e-9;
-        }
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
     }
-    START.get_or_init(Instant::now).elapsed().as_secs_f64()
+    #[cfg(not(unix))]
+    {
+        use std::sync::OnceLock;
+        use std::time::Instant;
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_secs_f64()
+    }
 }
 
 /// An encoding `rfb-bench` can replay with.

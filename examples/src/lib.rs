@@ -5,4 +5,6 @@
 //! types document.
 
 pub mod blocking;
+pub mod demo;
 pub mod pattern;
+pub mod viewer;

@@ -85,6 +85,12 @@ impl PeerTest {
         Ok(f)
     }
 
+    /// Like [`PeerTest::run`], but its output is not shown when the test fails (for polling
+    /// and screenshot helpers whose output is noise or binary).
+    pub fn run_unlogged(&self, name: &str, cmd: Command, timeout: Duration) -> Result<Finished> {
+        process::run_bounded(&self.unique(name), cmd, &self.dir, timeout, None)
+    }
+
     /// Appends a line to the test's `notes.log` (shown on failure).
     pub fn note(&self, text: &str) {
         let p = self.path("notes.log");

@@ -221,3 +221,96 @@ impl Image {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An XWD file built field by field: 25 big-endian header words, a window name,
+    /// no colour map entries, then the pixels.
+    fn xwd(bpp: u32, byte_order: u32, width: u32, height: u32, bpl: u32, pixels: &[u8]) -> Vec<u8> {
+        let name = b"win\0";
+        let header_size = 100 + name.len() as u32;
+        let words: [u32; 25] = [
+            header_size,
+            7, // file version
+            2, // ZPixmap
+            24,
+            width,
+            height,
+            0, // xoffset
+            byte_order,
+            32, // bitmap unit
+            byte_order,
+            32, // bitmap pad
+            bpp,
+            bpl,
+            4, // TrueColor
+            0xff0000,
+            0x00ff00,
+            0x0000ff,
+            8, // bits per rgb
+            0, // colour map entries
+            0, // ncolors
+            width,
+            height,
+            0,
+            0,
+            0,
+        ];
+        let mut out: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+        out.extend_from_slice(name);
+        out.extend_from_slice(pixels);
+        out
+    }
+
+    #[test]
+    fn xwd_32bpp_lsb_first_with_row_padding() {
+        // 2x2, 32 bpp little-endian pixels 0x00RRGGBB, rows padded to 12 bytes
+        let mut px = Vec::new();
+        for (v, pad) in [
+            (0x00ff0000u32, false),
+            (0x0000ff00, true),
+            (0x000000ff, false),
+            (0x00102030, true),
+        ] {
+            px.extend_from_slice(&v.to_le_bytes());
+            if pad {
+                px.extend_from_slice(&[0xee; 4]);
+            }
+        }
+        let img = Image::from_xwd(&xwd(32, 0, 2, 2, 12, &px)).unwrap();
+        assert_eq!((img.width, img.height), (2, 2));
+        assert_eq!(
+            img.rgb,
+            vec![255, 0, 0, 0, 255, 0, 0, 0, 255, 0x10, 0x20, 0x30]
+        );
+    }
+
+    #[test]
+    fn xwd_msb_first_and_bad_headers() {
+        let img = Image::from_xwd(&xwd(32, 1, 1, 1, 4, &[0, 1, 2, 3])).unwrap();
+        assert_eq!(img.rgb, vec![1, 2, 3]);
+        assert!(
+            Image::from_xwd(&xwd(32, 0, 2, 2, 8, &[0; 8])).is_err(),
+            "truncated pixels"
+        );
+        assert!(
+            Image::from_xwd(&xwd(8, 0, 1, 1, 1, &[0])).is_err(),
+            "8 bpp unsupported"
+        );
+        assert!(Image::from_xwd(&[0; 10]).is_err());
+    }
+
+    #[test]
+    fn ppm_with_comment_and_crop() {
+        let data =
+            b"P6\n# made by hand\n2 2\n255\n\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c";
+        let img = Image::from_ppm(data).unwrap();
+        assert_eq!(img.pixel(1, 1), [10, 11, 12]);
+        assert_eq!(img.crop(1, 0, 1, 2).unwrap().rgb, vec![4, 5, 6, 10, 11, 12]);
+        assert!(img.crop(1, 1, 2, 1).is_err());
+        assert!(Image::from_ppm(b"P6\n2 2\n255\n\x01").is_err());
+        assert!(Image::from_ppm(b"P5\n1 1\n255\n\x01").is_err());
+    }
+}

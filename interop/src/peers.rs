@@ -32,12 +32,13 @@ pub fn repo_root() -> PathBuf {
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
-/// The LD_PRELOAD shim that captures the exact pixels vncsnapshot hands to libjpeg
-/// (`scripts/peers/src/jpegshim.c`), compiled with gcc if missing or stale.
-pub fn jpegshim() -> Result<PathBuf> {
-    let src = repo_root().join("scripts/peers/src/jpegshim.c");
+/// Compiles `scripts/peers/src/SRC` into `target/peers-build/OUT` with gcc (extra `flags`,
+/// and `pkg-config --cflags --libs PKG` for each of `pkgs`) unless it is there and newer
+/// than its source. `scripts/install-deps.sh` builds the same files.
+pub fn build_helper(out: &str, src: &str, flags: &[&str], pkgs: &[&str]) -> Result<PathBuf> {
+    let src = repo_root().join("scripts/peers/src").join(src);
     let dir = peers_build_dir();
-    let out = dir.join("jpegshim.so");
+    let out = dir.join(out);
     let fresh = match (
         fs::metadata(&out).and_then(|m| m.modified()),
         fs::metadata(&src).and_then(|m| m.modified()),
@@ -49,22 +50,59 @@ pub fn jpegshim() -> Result<PathBuf> {
     if fresh {
         return Ok(out);
     }
+    let mut pkg_flags = Vec::new();
+    for pkg in pkgs {
+        let o = Command::new("pkg-config")
+            .args(["--cflags", "--libs", pkg])
+            .output()
+            .context("running pkg-config (scripts/install-deps.sh installs it)")?;
+        ensure!(
+            o.status.success(),
+            "pkg-config {pkg} failed: is its -dev package installed?"
+        );
+        pkg_flags.extend(
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(str::to_owned),
+        );
+    }
     fs::create_dir_all(&dir)?;
-    let tmp = dir.join(format!("jpegshim.so.{}", std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.{}",
+        out.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
     let st = Command::new("gcc")
-        .args(["-O2", "-Wall", "-shared", "-fPIC", "-o"])
+        .args(["-O2", "-Wall"])
+        .args(flags)
+        .arg("-o")
         .arg(&tmp)
         .arg(&src)
-        .arg("-ldl")
+        .args(&pkg_flags)
         .status()
         .context("running gcc (scripts/install-deps.sh installs it)")?;
-    ensure!(
-        st.success(),
-        "gcc failed to build {} ({st}); is libjpeg-dev installed?",
-        src.display()
-    );
+    ensure!(st.success(), "gcc failed to build {} ({st})", src.display());
     fs::rename(&tmp, &out)?;
     Ok(out)
+}
+
+/// The LD_PRELOAD shim that captures the exact pixels vncsnapshot hands to libjpeg
+/// (`scripts/peers/src/jpegshim.c`), compiled if missing or stale.
+pub fn jpegshim() -> Result<PathBuf> {
+    build_helper(
+        "jpegshim.so",
+        "jpegshim.c",
+        &["-shared", "-fPIC", "-ldl"],
+        &[],
+    )
+}
+
+/// The LibVNCClient harness client (`scripts/peers/src/lvc_client.c`), compiled if
+/// missing or stale.
+pub fn lvc_client() -> Result<PathBuf> {
+    build_helper("lvc_client", "lvc_client.c", &[], &["libvncclient"])
 }
 
 /// Writes a classic obfuscated VNC password file for `password` with `tigervncpasswd -f`
@@ -229,6 +267,114 @@ pub fn vncsnapshot(
         None
     };
     Ok(Snapshot { run, image })
+}
+
+/// Runs the LibVNCClient harness client against 127.0.0.1:`port`, asking for exactly
+/// `encodings`, with an optional password (given in plain text on its command line); it
+/// writes the framebuffer once every pixel has been received.
+pub fn libvncclient(
+    cx: &PeerTest,
+    port: u16,
+    password: Option<&str>,
+    encodings: &str,
+) -> Result<Snapshot> {
+    let bin = lvc_client()?;
+    let ppm = cx.path(&format!("{}.ppm", cx.unique("lvc")));
+    let mut c = Command::new(bin);
+    c.arg("127.0.0.1").arg(port.to_string()).arg(&ppm);
+    c.args([
+        "--encodings",
+        encodings,
+        "--seconds",
+        "20",
+        "--settle",
+        "300",
+    ]);
+    if let Some(p) = password {
+        c.args(["--password", p]);
+    }
+    c.env_remove("DISPLAY");
+    let run = cx.run("lvc_client", c, Duration::from_secs(30))?;
+    let image = if run.code() == Some(0) && ppm.exists() {
+        Some(Image::read_ppm(&ppm)?)
+    } else {
+        None
+    };
+    Ok(Snapshot { run, image })
+}
+
+/// x11vnc (a LibVNCServer-based server) sharing a private Xvfb, on 127.0.0.1 only.
+/// Fields drop in order: x11vnc first, then its X server.
+#[derive(Debug)]
+pub struct X11vnc {
+    /// The x11vnc process.
+    pub x11vnc: Spawned,
+    /// The Xvfb it shares.
+    pub xvfb: XServer,
+    /// The RFB port it listens on.
+    pub port: u16,
+}
+
+impl X11vnc {
+    /// Starts Xvfb (`width`x`height`x24) and x11vnc on it with the given security and
+    /// desktop name, and waits until the RFB port listens.
+    pub fn start(
+        cx: &PeerTest,
+        width: u32,
+        height: u32,
+        auth: &ServerAuth,
+        desktop: &str,
+    ) -> Result<X11vnc> {
+        let xvfb = XServer::start(cx, "Xvfb", |d| {
+            let mut a = vec![
+                d.to_string(),
+                "-screen".into(),
+                "0".into(),
+                format!("{width}x{height}x24"),
+            ];
+            a.extend(["-nolisten", "tcp", "-noreset"].map(String::from));
+            a
+        })?;
+        let port = net::free_port()?;
+        let mut c = Command::new("x11vnc");
+        c.args([
+            "-display",
+            &xvfb.name(),
+            "-rfbport",
+            &port.to_string(),
+            "-listen",
+            "127.0.0.1",
+        ]);
+        c.args([
+            "-noipv6",
+            "-forever",
+            "-shared",
+            "-nocursor",
+            "-nocursorshape",
+            "-nocursorpos",
+            "-nosel",
+        ]);
+        c.args([
+            "-noxrecord",
+            "-noxdamage",
+            "-nowf",
+            "-noscr",
+            "-desktop",
+            desktop,
+        ]);
+        match auth {
+            ServerAuth::None => {
+                c.arg("-nopw");
+            }
+            ServerAuth::VncAuth(f) => {
+                c.arg("-rfbauth").arg(f);
+            }
+        }
+        c.env("HOME", cx.dir()).env_remove("DISPLAY");
+        let mut x11vnc = cx.spawn("x11vnc", c, false)?;
+        net::wait_listening(port, &mut x11vnc, Duration::from_secs(40))?;
+        Ok(X11vnc { x11vnc, xvfb, port })
+    }
 }
 
 /// TigerVNC's vncviewer in a private Xvfb, connected to 127.0.0.1::`port`.

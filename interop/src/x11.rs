@@ -87,7 +87,7 @@ impl XServer {
     pub fn screenshot(&self, cx: &PeerTest) -> Result<Image> {
         let mut c = Command::new("xwd");
         c.args(["-root", "-silent", "-display", &self.name()]);
-        let r = cx.run("xwd-root", c, Duration::from_secs(20))?;
+        let r = cx.run_unlogged("xwd-root", c, Duration::from_secs(20))?;
         if r.code() != Some(0) {
             bail!("xwd -root failed ({}): {}", r.describe(), r.stderr.trim());
         }
@@ -98,7 +98,7 @@ impl XServer {
     pub fn window_shot(&self, cx: &PeerTest, window: &str) -> Result<Image> {
         let mut c = Command::new("xwd");
         c.args(["-silent", "-display", &self.name(), "-id", window]);
-        let r = cx.run("xwd-win", c, Duration::from_secs(20))?;
+        let r = cx.run_unlogged("xwd-win", c, Duration::from_secs(20))?;
         if r.code() != Some(0) {
             bail!(
                 "xwd -id {window} failed ({}): {}",
@@ -156,7 +156,7 @@ fn wait_ready(cx: &PeerTest, n: u32, process: &mut Spawned) -> Result<()> {
             let mut c = Command::new("xdpyinfo");
             c.args(["-display", &format!(":{n}")]);
             let r = cx
-                .run("xdpyinfo", c, Duration::from_secs(5))
+                .run_unlogged("xdpyinfo", c, Duration::from_secs(5))
                 .context("running xdpyinfo")?;
             if r.code() == Some(0) {
                 return Ok(());

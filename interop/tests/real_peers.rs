@@ -6,9 +6,11 @@
 //!
 //! * our client (`rfb-probe`) against TigerVNC's Xvnc: security None, VNC password right
 //!   and wrong;
-//! * real clients against our server (`rfb-handshake-server`): vncsnapshot (RFB 3.3) and
-//!   TigerVNC's vncviewer (RFB 3.8), with None and a VNC password, comparing the pixels
-//!   they show with the framebuffer our server wrote;
+//! * our client against x11vnc (LibVNCServer): None and a VNC password;
+//! * real clients against our server (`rfb-handshake-server`): vncsnapshot (RFB 3.3),
+//!   TigerVNC's vncviewer (RFB 3.8) and LibVNCClient (a small C harness), with None and a
+//!   VNC password (and a wrong one), comparing the pixels they show with the framebuffer
+//!   our server wrote;
 //! * two harness self-checks, real peers against each other, that prove the capture paths
 //!   (vncsnapshot's libjpeg shim, the viewer's window capture) give exact pixels.
 //!
@@ -21,14 +23,15 @@ use anyhow::{ensure, Context, Result};
 use rfb_interop::harness::{peer_test, PeerTest};
 use rfb_interop::image::Image;
 use rfb_interop::ours::{self, OurServer, ServerOptions};
-use rfb_interop::peers::{self, ServerAuth, Viewer, Xvnc};
+use rfb_interop::peers::{self, ServerAuth, Viewer, X11vnc, Xvnc};
 
 const PASSWORD: &str = "s3cret!";
 const WRONG_PASSWORD: &str = "wrong-pw";
-const XVNC_DESKTOP: &str = "rfb-interop-xvnc";
+const PEER_DESKTOP: &str = "rfb-interop-peer";
 const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Checks an `ok ...` line of rfb-probe against Xvnc 800x600x24.
+/// Checks an `ok ...` line of rfb-probe against a server of 800x600, depth 24, named
+/// [`PEER_DESKTOP`].
 fn check_probe_ok(line: &str, security: &str) -> Result<()> {
     let (head, f) = ours::parse_fields(line);
     ensure!(head == "ok", "expected an `ok` line, got {line:?}");
@@ -39,7 +42,7 @@ fn check_probe_ok(line: &str, security: &str) -> Result<()> {
         ("height", "600"),
         ("bpp", "32"),
         ("depth", "24"),
-        ("name", XVNC_DESKTOP),
+        ("name", PEER_DESKTOP),
     ];
     for (k, v) in want {
         ensure!(
@@ -69,7 +72,7 @@ fn compare(what: &str, truth: &Image, got: &Image) -> Result<()> {
 #[ignore = "real peers: needs scripts/install-deps.sh"]
 fn harness_vncsnapshot_reads_xvnc_exactly() {
     peer_test("harness_vncsnapshot_reads_xvnc_exactly", |cx| {
-        let xvnc = Xvnc::start(cx, 320, 240, &ServerAuth::None, XVNC_DESKTOP)?;
+        let xvnc = Xvnc::start(cx, 320, 240, &ServerAuth::None, PEER_DESKTOP)?;
         let truth = xvnc.paint_test_desktop(cx)?;
         let snap = peers::vncsnapshot(cx, xvnc.port, None, "hextile")?;
         ensure!(
@@ -88,7 +91,7 @@ fn harness_vncsnapshot_reads_xvnc_exactly() {
 fn harness_vncviewer_shows_xvnc_exactly() {
     peer_test("harness_vncviewer_shows_xvnc_exactly", |cx| {
         let pw = peers::vnc_password_file(cx, PASSWORD)?;
-        let xvnc = Xvnc::start(cx, 320, 240, &ServerAuth::VncAuth(pw.clone()), XVNC_DESKTOP)?;
+        let xvnc = Xvnc::start(cx, 320, 240, &ServerAuth::VncAuth(pw.clone()), PEER_DESKTOP)?;
         let truth = xvnc.paint_test_desktop(cx)?;
         let mut viewer = Viewer::start(cx, xvnc.port, Some(&pw))?;
         let shot = viewer.capture_stable(cx, Duration::from_secs(30))?;
@@ -107,7 +110,7 @@ fn harness_vncviewer_shows_xvnc_exactly() {
 #[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
 fn probe_vs_xvnc_none() {
     peer_test("probe_vs_xvnc_none", |cx| {
-        let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::None, XVNC_DESKTOP)?;
+        let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::None, PEER_DESKTOP)?;
         let p = ours::probe(cx, &format!("127.0.0.1::{}", xvnc.port), &[])?;
         ensure!(
             p.run.code() == Some(0),
@@ -125,7 +128,7 @@ fn probe_vs_xvnc_none() {
 fn probe_vs_xvnc_vnc_password() {
     peer_test("probe_vs_xvnc_vnc_password", |cx| {
         let pw = peers::vnc_password_file(cx, PASSWORD)?;
-        let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::VncAuth(pw), XVNC_DESKTOP)?;
+        let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::VncAuth(pw), PEER_DESKTOP)?;
         let file = peers::plain_password_file(cx, PASSWORD)?;
         let f = file.display().to_string();
         let p = ours::probe(
@@ -149,7 +152,7 @@ fn probe_vs_xvnc_vnc_password() {
 fn probe_vs_xvnc_wrong_password() {
     peer_test("probe_vs_xvnc_wrong_password", |cx| {
         let pw = peers::vnc_password_file(cx, PASSWORD)?;
-        let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::VncAuth(pw), XVNC_DESKTOP)?;
+        let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::VncAuth(pw), PEER_DESKTOP)?;
         let file = peers::plain_password_file(cx, WRONG_PASSWORD)?;
         let f = file.display().to_string();
         let p = ours::probe(
@@ -175,6 +178,52 @@ fn probe_vs_xvnc_wrong_password() {
             p.line
         );
         Ok(format!("rfb-probe vs Xvnc (wrong password): {}", p.line))
+    });
+}
+
+// ------------------------------------------------------------------ our client vs x11vnc
+
+fn probe_x11vnc_case(cx: &PeerTest, password: Option<&str>) -> Result<String> {
+    let auth = match password {
+        Some(p) => ServerAuth::VncAuth(peers::vnc_password_file(cx, p)?),
+        None => ServerAuth::None,
+    };
+    let server = X11vnc::start(cx, 800, 600, &auth, PEER_DESKTOP)?;
+    let mut args = Vec::new();
+    if let Some(p) = password {
+        args.push("--password-file".to_owned());
+        args.push(peers::plain_password_file(cx, p)?.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let p = ours::probe(cx, &format!("127.0.0.1:{}", server.port), &args)?;
+    ensure!(
+        p.run.code() == Some(0),
+        "rfb-probe: {} (expected exit 0): {:?}",
+        p.run.describe(),
+        p.line
+    );
+    check_probe_ok(
+        &p.line,
+        if password.is_some() {
+            "VncAuth(2)"
+        } else {
+            "None(1)"
+        },
+    )?;
+    Ok(format!("rfb-probe vs x11vnc (LibVNCServer): {}", p.line))
+}
+
+#[test]
+#[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
+fn probe_vs_x11vnc_none() {
+    peer_test("probe_vs_x11vnc_none", |cx| probe_x11vnc_case(cx, None));
+}
+
+#[test]
+#[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
+fn probe_vs_x11vnc_vnc_password() {
+    peer_test("probe_vs_x11vnc_vnc_password", |cx| {
+        probe_x11vnc_case(cx, Some(PASSWORD))
     });
 }
 
@@ -295,5 +344,74 @@ fn vncviewer_vs_our_server_none() {
 fn vncviewer_vs_our_server_vnc_password() {
     peer_test("vncviewer_vs_our_server_vnc_password", |cx| {
         vncviewer_case(cx, Some(PASSWORD))
+    });
+}
+
+fn libvncclient_case(cx: &PeerTest, password: Option<&str>) -> Result<String> {
+    let opts = ServerOptions {
+        password: password.map(str::to_owned),
+        ..ServerOptions::default()
+    };
+    let mut server = OurServer::start(cx, &opts)?;
+    let truth = server.truth()?;
+    let snap = peers::libvncclient(cx, server.port, password, "raw")?;
+    ensure!(
+        snap.run.code() == Some(0),
+        "lvc_client failed ({}): {}",
+        snap.run.describe(),
+        snap.run.stderr.trim()
+    );
+    let auth = server.wait_event("authenticated ", EVENT_TIMEOUT)?;
+    let got = snap.image.context("lvc_client wrote no picture")?;
+    compare("libvncclient", &truth, &got)?;
+    Ok(format!(
+        "libvncclient vs our server: `{auth}`, {}x{} picture exact",
+        got.width, got.height
+    ))
+}
+
+#[test]
+#[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
+fn libvncclient_vs_our_server_none() {
+    peer_test("libvncclient_vs_our_server_none", |cx| {
+        libvncclient_case(cx, None)
+    });
+}
+
+#[test]
+#[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
+fn libvncclient_vs_our_server_vnc_password() {
+    peer_test("libvncclient_vs_our_server_vnc_password", |cx| {
+        libvncclient_case(cx, Some(PASSWORD))
+    });
+}
+
+#[test]
+#[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
+fn libvncclient_vs_our_server_wrong_password() {
+    peer_test("libvncclient_vs_our_server_wrong_password", |cx| {
+        let opts = ServerOptions {
+            password: Some(PASSWORD.into()),
+            ..ServerOptions::default()
+        };
+        let mut server = OurServer::start(cx, &opts)?;
+        let snap = peers::libvncclient(cx, server.port, Some(WRONG_PASSWORD), "raw")?;
+        ensure!(
+            snap.run.code() == Some(1),
+            "lvc_client: {} (expected exit 1, refused)",
+            snap.run.describe()
+        );
+        let refused = server.wait_event("refused ", EVENT_TIMEOUT)?;
+        ensure!(
+            !server
+                .events()
+                .iter()
+                .any(|l| l.starts_with("authenticated ")),
+            "server printed `authenticated` for a wrong password"
+        );
+        Ok(format!(
+            "libvncclient with a wrong password: {}; server: `{refused}`",
+            snap.run.describe()
+        ))
     });
 }

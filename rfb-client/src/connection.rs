@@ -4,8 +4,9 @@ use std::collections::VecDeque;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
+use rfb_proto::client::ClientParseState;
 use rfb_proto::{
-    BasicFramer, ClientInit, ClientMessage, Error as ProtoError, PayloadFramer, PeerMisbehaved,
+    BasicFramer, ClientInit, Fence, PixelFormat, ClientMessage, Error as ProtoError, PayloadFramer, PeerMisbehaved,
     Progress, ProtocolVersion, RectHeader, SecurityChoice, SecurityOffer, SecurityResult,
     SecurityType, ServerInit, ServerItem, ServerMessage, ServerStream, VersionString,
 };
@@ -103,6 +104,8 @@ pub struct ClientConnection {
     password: Option<String>,
     password_asked: bool,
     framer: Box<dyn PayloadFramer + Send>,
+    extensions: ClientParseState,
+    fence_serial: u32,
 }
 
 impl std::fmt::Debug for ClientConnection {
@@ -156,7 +159,13 @@ struct AwaitServerInit {
 }
 struct Normal {
     stream: ServerStream,
+    /// Pixel formats sent after a SyncNext fence, switched to when the server's response
+    /// to that fence is parsed (so everything after it is framed in the new format).
+    fenced_formats: VecDeque<(Bytes, PixelFormat)>,
 }
+
+/// Payload prefix of the fences [`ClientConnection::set_pixel_format_fenced`] sends.
+const FENCE_PF_TAG: &[u8] = b"rfb-client pf";
 
 struct Cx<'a> {
     config: &'a ClientConfig,
@@ -350,12 +359,16 @@ impl AwaitServerInit {
         };
         cx.inbuf.advance(n);
         let stream = ServerStream::new(init.pixel_format, cx.config.limits.clone());
+        let fenced_formats = VecDeque::new();
         cx.events.push_back(ClientEvent::Connected {
             version: self.version,
             security_type: self.security_type,
             server_init: init,
         });
-        Ok(Step::Next(State::Normal(Normal { stream })))
+        Ok(Step::Next(State::Normal(Normal {
+            stream,
+            fenced_formats,
+        })))
     }
 }
 
@@ -364,6 +377,16 @@ impl Normal {
         let (event, n) = match self.stream.next(cx.inbuf, cx.framer)? {
             Progress::Done { item, consumed } => {
                 let ev = match item {
+                    ServerItem::Message(ServerMessage::Fence(f)) => {
+                        if !f.is_request()
+                            && self.fenced_formats.front().is_some_and(|(p, _)| *p == f.payload)
+                        {
+                            if let Some((_, pf)) = self.fenced_formats.pop_front() {
+                                self.stream.set_pixel_format(pf);
+                            }
+                        }
+                        ClientEvent::Message(ServerMessage::Fence(f))
+                    }
                     ServerItem::Message(m) => ClientEvent::Message(m),
                     ServerItem::UpdateStart { rects } => ClientEvent::UpdateStart { rects },
                     ServerItem::Rect { header, payload } => ClientEvent::Rect {
@@ -404,6 +427,8 @@ impl ClientConnection {
             password,
             password_asked: false,
             framer: Box::new(BasicFramer),
+            extensions: ClientParseState::default(),
+            fence_serial: 0,
         }
     }
 
@@ -498,16 +523,60 @@ impl ClientConnection {
         }
     }
 
-    /// Queues a normal-phase message for the server. A SetPixelFormat also switches the
-    /// format the incoming stream is parsed with.
+    /// Queues a normal-phase message for the server, encoded for the negotiated
+    /// [`extensions`](Self::extensions). A SetPixelFormat also switches the format the
+    /// incoming stream is parsed with at once: send it only with no update outstanding,
+    /// or use [`set_pixel_format_fenced`](Self::set_pixel_format_fenced).
     pub fn send(&mut self, message: &ClientMessage) -> Result<(), ClientError> {
         match &mut self.state {
             Ok(State::Normal(n)) => {
                 if let ClientMessage::SetPixelFormat(pf) = message {
                     n.stream.set_pixel_format(*pf);
                 }
-                message.encode(&mut self.out);
+                message.encode_for(&self.extensions, &mut self.out);
                 Ok(())
+            }
+            Ok(_) => Err(ClientError::ApiMisuse(
+                "messages can only be sent in the normal phase",
+            )),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    /// Records extensions the server has confirmed that change how messages are encoded
+    /// (ExtendedMouseButtons: pointer events then carry the extra buttons).
+    pub fn set_extensions(&mut self, extensions: ClientParseState) {
+        self.extensions = extensions;
+    }
+
+    /// The negotiated extensions [`send`](Self::send) encodes with.
+    pub fn extensions(&self) -> &ClientParseState {
+        &self.extensions
+    }
+
+    /// Switches the pixel format while updates may be in flight, for servers that
+    /// support fences: sends a fence request with `SyncNext` and `BlockBefore`, then
+    /// SetPixelFormat. The server applies the SetPixelFormat together with its fence
+    /// response, so this connection keeps framing rectangles in the old format until it
+    /// parses that response, and in the new one after it. Returns the fence payload the
+    /// response will carry (the product switches its framebuffer when it sees a
+    /// [`ServerMessage::Fence`] response with it).
+    pub fn set_pixel_format_fenced(&mut self, format: PixelFormat) -> Result<Bytes, ClientError> {
+        let serial = self.fence_serial;
+        match &mut self.state {
+            Ok(State::Normal(n)) => {
+                let mut payload = BytesMut::from(FENCE_PF_TAG);
+                payload.extend_from_slice(&serial.to_be_bytes());
+                let payload = payload.freeze();
+                let fence = Fence::new(
+                    Fence::REQUEST | Fence::BLOCK_BEFORE | Fence::SYNC_NEXT,
+                    payload.clone(),
+                )?;
+                fence.encode(&mut self.out);
+                ClientMessage::SetPixelFormat(format).encode(&mut self.out);
+                n.fenced_formats.push_back((payload.clone(), format));
+                self.fence_serial = serial.wrapping_add(1);
+                Ok(payload)
             }
             Ok(_) => Err(ClientError::ApiMisuse(
                 "messages can only be sent in the normal phase",

@@ -37,7 +37,23 @@ pub enum ClientError {
     /// The product closed the connection.
     #[error("connection closed by the client: {0}")]
     ClosedByClient(String),
+    /// A rectangle's payload could not be decoded (the server sent bad pixel data, a
+    /// rectangle outside the framebuffer, or more than the codec limits allow).
+    #[error("decoding: {0}")]
+    Decode(rfb_codec::CodecError),
+    /// The transport failed (a socket error, as text; only the drivers report this).
+    #[error("transport: {0}")]
+    Transport(String),
     /// The embedding product called a method at the wrong time.
     #[error("API misuse: {0}")]
     ApiMisuse(&'static str),
+}
+
+impl From<rfb_codec::CodecError> for ClientError {
+    fn from(e: rfb_codec::CodecError) -> Self {
+        match e {
+            rfb_codec::CodecError::Proto(p) => ClientError::Protocol(p),
+            other => ClientError::Decode(other),
+        }
+    }
 }

@@ -61,10 +61,16 @@ pub const DECODABLE_ENCODINGS: &[Encoding] = &[
 ///
 /// Framing is stateless for all of them (the zlib-based ones carry a length), so one
 /// framer serves the connection while [`RemoteFramebuffer`] keeps the stateful decoders.
+///
+/// When it knows the framebuffer size ([`CodecFramer::with_bounds`]), it refuses a
+/// pixel rectangle outside the framebuffer as soon as its header arrives, before
+/// waiting for (and buffering) a payload that could never be painted; DesktopSize and
+/// ExtendedDesktopSize rectangles move the bounds as they pass.
 #[derive(Default)]
 pub struct CodecFramer {
     decoders: HashMap<Encoding, Box<dyn RectDecoder + Send>>,
     limits: CodecLimits,
+    bounds: Option<(u16, u16)>,
 }
 
 impl std::fmt::Debug for CodecFramer {
@@ -79,6 +85,17 @@ impl CodecFramer {
         CodecFramer {
             decoders: HashMap::new(),
             limits,
+            bounds: None,
+        }
+    }
+
+    /// A framer that also checks every pixel rectangle against a `width` x `height`
+    /// framebuffer (and follows resizes announced in the stream).
+    pub fn with_bounds(width: u16, height: u16, limits: CodecLimits) -> CodecFramer {
+        CodecFramer {
+            decoders: HashMap::new(),
+            limits,
+            bounds: Some((width, height)),
         }
     }
 }
@@ -92,6 +109,18 @@ impl PayloadFramer for CodecFramer {
         limits: &Limits,
     ) -> Result<Progress<()>, ProtoError> {
         let enc = header.encoding;
+        if let Some(bounds) = &mut self.bounds {
+            let r = header.rect;
+            if enc == Encoding::DESKTOP_SIZE
+                || (enc == Encoding::EXTENDED_DESKTOP_SIZE && !(r.x == 1 && r.y != 0))
+            {
+                // The payload (if any) is framed below; a resize that breaks the limits
+                // is refused when it is applied.
+                *bounds = (r.width, r.height);
+            } else if !enc.is_pseudo() {
+                r.check_within(bounds.0, bounds.1)?;
+            }
+        }
         if enc == Encoding::RAW || enc == Encoding::COPY_RECT || enc.is_pseudo() {
             return BasicFramer.frame(header, pf, buf, limits);
         }
@@ -149,6 +178,8 @@ pub struct RemoteFramebuffer {
     decoders: HashMap<Encoding, Box<dyn RectDecoder + Send>>,
     palette: Option<Palette>,
     limits: CodecLimits,
+    max_width: u16,
+    max_height: u16,
 }
 
 impl std::fmt::Debug for RemoteFramebuffer {
@@ -167,6 +198,76 @@ impl RemoteFramebuffer {
             decoders: HashMap::new(),
             palette: None,
             limits: CodecLimits::default(),
+            max_width: Limits::default().max_framebuffer_width,
+            max_height: Limits::default().max_framebuffer_height,
+        }
+    }
+
+    /// Sets the largest size a DesktopSize or ExtendedDesktopSize rectangle may resize
+    /// the framebuffer to (default: [`Limits::default`]'s framebuffer limits); larger
+    /// resizes are [`rfb_proto::LimitExceeded`] errors, refused before allocating.
+    pub fn set_max_size(&mut self, width: u16, height: u16) {
+        self.max_width = width;
+        self.max_height = height;
+    }
+
+    /// Sets the codec limits decoders respect (default [`CodecLimits::default`]).
+    pub fn set_codec_limits(&mut self, limits: CodecLimits) {
+        self.limits = limits;
+    }
+
+    /// The palette for colour-map formats, if one was set.
+    pub fn palette(&self) -> Option<&Palette> {
+        self.palette.as_ref()
+    }
+
+    /// Resizes to `width` x `height` (contents cleared), checking the size limits.
+    pub fn resize(&mut self, width: u16, height: u16) -> Result<(), CodecError> {
+        use rfb_proto::{Limit, LimitExceeded};
+        LimitExceeded::check(
+            Limit::FramebufferWidth,
+            width.into(),
+            self.max_width.into(),
+        )?;
+        LimitExceeded::check(
+            Limit::FramebufferHeight,
+            height.into(),
+            self.max_height.into(),
+        )?;
+        let format = *self.fb.format();
+        self.fb = Framebuffer::new(width, height, format);
+        Ok(())
+    }
+
+    /// Writes the pixels of `rect` (clipped to the framebuffer) as `0x00RRGGBB` words
+    /// into `dst`, a buffer of the whole framebuffer's size (row stride = width).
+    /// With `grey`, each pixel becomes its luminance (ITU-R BT.601). Colour-map formats
+    /// go through the palette (missing entries are black).
+    pub fn copy_xrgb(&self, rect: Rect, dst: &mut [u32], grey: bool) {
+        let width = usize::from(self.fb.width());
+        let r = rect.clip_to(self.fb.width(), self.fb.height());
+        if r.is_empty() || dst.len() < width * usize::from(self.fb.height()) {
+            return;
+        }
+        let format = *self.fb.format();
+        let bpp = format.bytes_per_pixel();
+        // RGB888 little-endian is B G R X in memory: one load per pixel.
+        let fast = format == PixelFormat::RGB888;
+        for y in r.y..r.y + r.height {
+            let row = self.fb.row(y);
+            let src = &row[usize::from(r.x) * bpp..(usize::from(r.x) + usize::from(r.width)) * bpp];
+            let start = usize::from(y) * width + usize::from(r.x);
+            let out = &mut dst[start..start + usize::from(r.width)];
+            for (o, px) in out.iter_mut().zip(src.chunks_exact(bpp)) {
+                let v = if fast {
+                    u32::from_le_bytes([px[0], px[1], px[2], 0])
+                } else {
+                    let value = rfb_codec::pixel::pixel_value(px, &format);
+                    let [r, g, b] = rgb8(value, &format, self.palette.as_ref());
+                    u32::from_be_bytes([0, r, g, b])
+                };
+                *o = if grey { grey_of(v) } else { v };
+            }
         }
     }
 
@@ -202,8 +303,7 @@ impl RemoteFramebuffer {
                 if enc == Encoding::EXTENDED_DESKTOP_SIZE && rect.x == 1 && rect.y != 0 {
                     return Ok(FramebufferChange::Ignored(enc));
                 }
-                let format = *self.fb.format();
-                self.fb = Framebuffer::new(rect.width, rect.height, format);
+                self.resize(rect.width, rect.height)?;
                 return Ok(FramebufferChange::Resized {
                     width: rect.width,
                     height: rect.height,
@@ -249,4 +349,11 @@ impl RemoteFramebuffer {
         }
         out
     }
+}
+
+/// The BT.601 luminance of a `0x00RRGGBB` pixel, as a grey `0x00YYYYYY` pixel.
+fn grey_of(v: u32) -> u32 {
+    let [_, r, g, b] = v.to_be_bytes();
+    let y = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b) + 500) / 1000;
+    y * 0x0001_0101
 }

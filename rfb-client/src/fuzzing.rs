@@ -34,6 +34,52 @@ pub fn handshake(data: &[u8]) {
     );
 }
 
+/// Feeds `data` as a server's normal-phase bytes to a connected [`crate::Viewer`]
+/// (a 3.8 None handshake and a 64x48 RGB888 ServerInit come first), in chunks whose
+/// size comes from the first byte; the second byte's bits pick commands issued
+/// between chunks (colour change, clipboard, input, refresh). Must never panic.
+pub fn viewer(data: &[u8]) {
+    use crate::{Viewer, ViewerConfig};
+    use rfb_codec::ColourPreset;
+    let (split, ops, data) = match data {
+        [s, o, rest @ ..] => (usize::from(*s).max(1), *o, rest),
+        _ => return,
+    };
+    let mut config = ViewerConfig::default();
+    config.client.limits.max_cut_text = 1 << 16;
+    config.client.limits.max_framebuffer_width = 512;
+    config.client.limits.max_framebuffer_height = 512;
+    config.codec_limits.max_payload = 1 << 20;
+    let now = Instant::now();
+    let mut v = Viewer::new(config, now);
+    let mut init = b"RFB 003.008\n".to_vec();
+    init.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0, 64, 0, 48]);
+    init.extend_from_slice(&[32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]);
+    init.extend_from_slice(&[0, 0, 0, 0]);
+    if v.handle_input(&init, now).is_err() {
+        return;
+    }
+    for (i, chunk) in data.chunks(split).enumerate() {
+        if v.handle_input(chunk, now + Duration::from_millis(i as u64)).is_err() {
+            break;
+        }
+        let _ = match (ops >> (i % 8)) & 1 {
+            0 => Ok(()),
+            _ => match i % 5 {
+                0 => v.set_colour(ColourPreset::ALL[i % 4]),
+                1 => v.cut_text("fuzz"),
+                2 => v.key(0x61, i % 2 == 0, Some(0x1e)),
+                3 => v.pointer(i as u16, 3, 0x1ff),
+                _ => v.refresh(),
+            },
+        };
+        while v.poll_event().is_some() {}
+        while v.poll_transmit().is_some() {}
+    }
+    let _ = v.handle_eof();
+    assert!(v.handle_input(b"x", now).is_err(), "errors must be sticky");
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -43,6 +89,32 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..512)) {
             super::handshake(&data);
+        }
+
+        #[test]
+        fn viewer_never_panics(data in proptest::collection::vec(any::<u8>(), 0..768)) {
+            super::viewer(&data);
+        }
+
+        #[test]
+        fn viewer_updates_never_panic(
+            head in (any::<u8>(), any::<u8>()),
+            rects in proptest::collection::vec(
+                (0u16..80, 0u16..60, 0u16..40, 0u16..40,
+                 prop::sample::select(vec![0i32, 1, 2, 4, 5, 6, 15, 16, -223, -239, -240, -307, -308, -314]),
+                 proptest::collection::vec(any::<u8>(), 0..64)),
+                0..6),
+        ) {
+            // Plausible updates: real headers with arbitrary payloads.
+            let mut data = vec![head.0, head.1, 0, 0, 0, rects.len() as u8];
+            for (x, y, w, h, e, p) in rects {
+                for n in [x, y, w, h] {
+                    data.extend_from_slice(&n.to_be_bytes());
+                }
+                data.extend_from_slice(&e.to_be_bytes());
+                data.extend_from_slice(&p);
+            }
+            super::viewer(&data);
         }
 
         #[test]

@@ -20,10 +20,15 @@
 //! payloads.
 
 mod address;
+mod clipboard;
 mod config;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod driver;
 mod connection;
 mod error;
 mod framebuffer;
+mod viewer;
 pub mod security;
 
 #[cfg(any(test, feature = "fuzzing"))]
@@ -34,4 +39,7 @@ pub use address::{AddressError, VncAddress, DEFAULT_PORT};
 pub use config::ClientConfig;
 pub use connection::{ClientConnection, ClientEvent};
 pub use error::ClientError;
+pub use viewer::{
+    Capabilities, EncodingPreference, LinkClass, Viewer, ViewerConfig, ViewerEvent,
+};
 pub use framebuffer::{CodecFramer, FramebufferChange, RemoteFramebuffer, DECODABLE_ENCODINGS};

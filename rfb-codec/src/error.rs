@@ -1,6 +1,22 @@
-//! Codec errors.
+//! Codec errors, sorted by who is at fault.
+//!
+//! - The peer sent bad bytes: [`CodecError::Malformed`] (grammar),
+//!   [`CodecError::OutOfBounds`] (a rectangle or sub-rectangle outside its bounds),
+//!   [`CodecError::Inflate`] (a compressed stream that does not inflate to what the
+//!   rectangle needs), and [`CodecError::Proto`] for errors from `rfb-proto`.
+//! - The peer asked for more than we allow: [`CodecError::LimitExceeded`] (see
+//!   [`CodecLimits`](crate::CodecLimits)).
+//! - The peers are incompatible: [`CodecError::UnsupportedFormat`].
+//! - Our own caller made a mistake: [`CodecError::ApiMisuse`].
 
 /// An error from an encoder or decoder.
+///
+/// ```
+/// use rfb_codec::{raw::RawDecoder, CodecError, CodecLimits, Framebuffer, PixelFormat, Rect, RectDecoder};
+/// let mut fb = Framebuffer::new(4, 4, PixelFormat::RGB332);
+/// let err = RawDecoder.decode(Rect::new(3, 3, 2, 2), &[0; 4], &mut fb, &CodecLimits::default());
+/// assert!(matches!(err, Err(CodecError::OutOfBounds { bound_width: 4, .. })));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CodecError {

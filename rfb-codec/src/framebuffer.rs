@@ -161,13 +161,18 @@ impl Framebuffer {
                 what: format!("pixel of {} bytes for {bpp} bytes per pixel", pixel.len()),
             });
         }
+        if rect.is_empty() {
+            return Ok(());
+        }
         let stride = self.stride();
-        for y in rect.y..rect.y + rect.height {
-            let start = usize::from(y) * stride + usize::from(rect.x) * bpp;
-            let row = &mut self.data[start..start + usize::from(rect.width) * bpp];
-            for px in row.chunks_exact_mut(bpp) {
-                px.copy_from_slice(pixel);
-            }
+        let row_len = usize::from(rect.width) * bpp;
+        let first = usize::from(rect.y) * stride + usize::from(rect.x) * bpp;
+        for px in self.data[first..first + row_len].chunks_exact_mut(bpp) {
+            px.copy_from_slice(pixel);
+        }
+        for y in 1..usize::from(rect.height) {
+            self.data
+                .copy_within(first..first + row_len, first + y * stride);
         }
         Ok(())
     }
@@ -346,5 +351,41 @@ impl<'a> PixelView<'a> {
             &self.data[start..]
         };
         PixelView::new(data, self.stride, rect.width, rect.height, self.format)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_views_anywhere_inside() {
+        let fb = Framebuffer::new(3, 2, PixelFormat::RGB888);
+        for r in [
+            Rect::new(3, 2, 0, 0),
+            Rect::new(3, 0, 0, 2),
+            Rect::new(0, 2, 3, 0),
+        ] {
+            let v = fb.view(r).unwrap();
+            assert_eq!(v.rows().count(), usize::from(r.height));
+            assert!(v.to_packed().is_empty());
+        }
+        assert!(fb.view(Rect::new(4, 0, 0, 0)).is_err());
+        let v = PixelView::new(&[], 12, 0, 3, PixelFormat::RGB888).unwrap();
+        assert_eq!(v.row(2), &[] as &[u8]);
+    }
+
+    #[test]
+    fn fill_and_copy() {
+        let mut fb = Framebuffer::new(4, 3, PixelFormat::RGB565);
+        fb.fill(Rect::new(1, 1, 2, 2), &[1, 2]).unwrap();
+        assert_eq!(fb.row(0), &[0; 8]);
+        assert_eq!(fb.row(1), &[0, 0, 1, 2, 1, 2, 0, 0]);
+        assert_eq!(fb.row(2), &[0, 0, 1, 2, 1, 2, 0, 0]);
+        fb.copy_within(Rect::new(1, 1, 2, 2), 2, 0).unwrap();
+        assert_eq!(fb.row(0), &[0, 0, 0, 0, 1, 2, 1, 2]);
+        assert!(fb.copy_within(Rect::new(1, 1, 2, 2), 3, 0).is_err());
+        assert!(fb.fill(Rect::new(0, 0, 1, 1), &[1]).is_err());
+        assert!(Framebuffer::from_data(2, 2, PixelFormat::RGB332, vec![0; 3]).is_err());
     }
 }

@@ -23,7 +23,10 @@
 use bytes::{BufMut, BytesMut};
 use rfb_proto::{Encoding, PixelFormat, Progress, Rect};
 
-use crate::raw::{check_payload, exact_len, load_all, malformed, most_frequent, store, subrects};
+use crate::raw::{
+    check_payload, exact_len, load_into, malformed, most_frequent_with, store, subrects_into,
+    SubRect,
+};
 use crate::{CodecError, CodecLimits, Framebuffer, PixelView, RectDecoder, RectEncoder};
 
 /// Mask bit: the tile is raw pixels.
@@ -229,25 +232,44 @@ impl RectEncoder for HextileEncoder {
 
     fn encode(&mut self, pixels: &PixelView<'_>, out: &mut BytesMut) -> Result<(), CodecError> {
         let bpp = pixels.format().bytes_per_pixel();
-        let mut bg: Option<u32> = None;
-        let mut fg: Option<u32> = None;
+        let mut state = TileState::default();
         for tile in tiles(pixels.width(), pixels.height()) {
             let view = pixels.sub(tile)?;
-            let px = load_all(&view);
-            encode_tile(&view, &px, bpp, &mut bg, &mut fg, out);
+            let mut px = std::mem::take(&mut state.px);
+            load_into(&view, &mut px);
+            encode_tile(&view, &px, bpp, &mut state, out);
+            state.px = px;
         }
         Ok(())
     }
+}
+
+/// Colours carried between tiles, and scratch buffers reused from tile to tile.
+#[derive(Default)]
+struct TileState {
+    bg: Option<u32>,
+    fg: Option<u32>,
+    px: Vec<u32>,
+    sorted: Vec<u32>,
+    covered: Vec<bool>,
+    subs: Vec<SubRect>,
 }
 
 fn encode_tile(
     view: &PixelView<'_>,
     px: &[u32],
     bpp: usize,
-    bg: &mut Option<u32>,
-    fg: &mut Option<u32>,
+    state: &mut TileState,
     out: &mut BytesMut,
 ) {
+    let TileState {
+        bg,
+        fg,
+        sorted,
+        covered,
+        subs,
+        ..
+    } = state;
     let (w, h) = (usize::from(view.width()), usize::from(view.height()));
     let raw_len = 1 + w * h * bpp;
     // Up to three distinct colours tell solid / two-colour / more.
@@ -281,13 +303,22 @@ fn encode_tile(
             }
         }
         n => {
-            let b = most_frequent(px).unwrap_or(colours[0]);
             let two = n == 2;
-            let subs = subrects(px, w, h, b, 255);
-            let Some(subs) = subs else {
+            let b = if two {
+                // The more frequent of the two (the first seen on a tie).
+                let first = px.iter().filter(|&&p| p == colours[0]).count();
+                if first * 2 >= px.len() {
+                    colours[0]
+                } else {
+                    colours[1]
+                }
+            } else {
+                most_frequent_with(px, sorted).unwrap_or(colours[0])
+            };
+            if !subrects_into(px, w, h, b, 255, covered, subs) {
                 write_raw(out, bg, fg);
                 return;
-            };
+            }
             let bg_new = *bg != Some(b);
             let (mask, len) = if two {
                 let f = if colours[0] == b {
@@ -326,7 +357,7 @@ fn encode_tile(
                 *fg = None;
             }
             out.put_u8(subs.len() as u8);
-            for s in &subs {
+            for s in subs.iter() {
                 if !two {
                     store(s.colour, bpp, out);
                 }

@@ -13,6 +13,25 @@
 //!   rectangle's payload is (serial, cheap, bounded), [`RectDecoder::decode`] paints a
 //!   complete payload into a [`Framebuffer`] after checking the rectangle against it;
 //! - [`CodecError`], sorted like `rfb_proto::Error`, and [`CodecLimits`].
+//!
+//! Around them:
+//!
+//! - [`Region`] ([`region`]): sets of pixels as non-overlapping rectangles (damage,
+//!   pending updates), with union, intersection, subtraction and translation;
+//! - [`pixel`]: pixel values, [`Palette`]s for colour-map clients, the
+//!   [`ColourPreset`]s support tools offer, and [`Translator`], which converts between
+//!   any two valid pixel formats with SIMD kernels (SSE2/AVX2, chosen at run time) for
+//!   the common cases and scalar twins for the rest;
+//! - one module per encoding, each with its encoder and decoder: [`raw`],
+//!   [`copy_rect`], [`rre`] (RRE and CoRRE), [`hextile`], and the zlib family;
+//! - pseudo-encoding payloads: [`cursor`] (Cursor, X Cursor, Cursor With Alpha) and
+//!   [`pseudo`] (DesktopSize, LastRect, PointerPos, DesktopName, ExtendedDesktopSize).
+//!
+//! Decoders treat every byte as hostile: counts and lengths are checked against
+//! [`CodecLimits`] while framing, before anything is allocated, and every rectangle and
+//! sub-rectangle is checked against the framebuffer, rectangle or tile before a pixel is
+//! written. The decoders of [`raw`], [`copy_rect`], [`rre`] and [`hextile`] validate a
+//! whole payload before painting, so a refused payload paints nothing.
 
 pub mod copy_rect;
 pub mod cursor;
@@ -47,6 +66,17 @@ use bytes::BytesMut;
 use rfb_proto::{Encoding, Progress};
 
 /// Bounds a decoder respects on hostile input.
+///
+/// Every decoder checks counts and lengths against these while framing, before it
+/// allocates or waits for anything.
+///
+/// ```
+/// use rfb_codec::{rre::RreDecoder, CodecError, CodecLimits, PixelFormat, Rect, RectDecoder};
+/// let limits = CodecLimits { max_subrects: 100, ..CodecLimits::default() };
+/// let header = [0, 0, 1, 0]; // 256 sub-rectangles
+/// let err = RreDecoder.frame(Rect::new(0, 0, 8, 8), &PixelFormat::RGB888, &header, &limits);
+/// assert!(matches!(err, Err(CodecError::LimitExceeded { requested: 256, .. })));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodecLimits {
     /// Largest payload of one rectangle, in bytes, that a decoder will wait for

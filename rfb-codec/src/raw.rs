@@ -164,12 +164,18 @@ pub(crate) fn store(v: u32, bpp: usize, out: &mut BytesMut) {
 
 /// Every pixel of a view, loaded with [`load`], row after row.
 pub(crate) fn load_all(pixels: &PixelView<'_>) -> Vec<u32> {
+    let mut v = Vec::new();
+    load_into(pixels, &mut v);
+    v
+}
+
+/// [`load_all`] into a reused buffer (cleared first).
+pub(crate) fn load_into(pixels: &PixelView<'_>, v: &mut Vec<u32>) {
     let bpp = pixels.format().bytes_per_pixel();
-    let mut v = Vec::with_capacity(usize::from(pixels.width()) * usize::from(pixels.height()));
+    v.clear();
     for row in pixels.rows() {
         v.extend(row.chunks_exact(bpp).map(load));
     }
-    v
 }
 
 /// A sub-rectangle of one colour, relative to its parent.
@@ -192,8 +198,25 @@ pub(crate) fn subrects(
     bg: u32,
     max: usize,
 ) -> Option<Vec<SubRect>> {
-    let mut covered = vec![false; px.len()];
+    let mut covered = Vec::new();
     let mut out = Vec::new();
+    subrects_into(px, w, h, bg, max, &mut covered, &mut out).then_some(out)
+}
+
+/// [`subrects`] with caller-provided scratch space (`covered` and `out` are cleared
+/// first); returns false past `max` rectangles.
+pub(crate) fn subrects_into(
+    px: &[u32],
+    w: usize,
+    h: usize,
+    bg: u32,
+    max: usize,
+    covered: &mut Vec<bool>,
+    out: &mut Vec<SubRect>,
+) -> bool {
+    covered.clear();
+    covered.resize(px.len(), false);
+    out.clear();
     for y in 0..h {
         for x in 0..w {
             let i = y * w + x;
@@ -219,7 +242,7 @@ pub(crate) fn subrects(
                 covered[yy * w + x..yy * w + x1].fill(true);
             }
             if out.len() == max {
-                return None;
+                return false;
             }
             out.push(SubRect {
                 colour: c,
@@ -230,12 +253,18 @@ pub(crate) fn subrects(
             });
         }
     }
-    Some(out)
+    true
 }
 
 /// The most frequent value (the smallest among equals), or `None` for no pixels.
 pub(crate) fn most_frequent(px: &[u32]) -> Option<u32> {
-    let mut sorted = px.to_vec();
+    most_frequent_with(px, &mut Vec::new())
+}
+
+/// [`most_frequent`] with caller-provided scratch space.
+pub(crate) fn most_frequent_with(px: &[u32], sorted: &mut Vec<u32>) -> Option<u32> {
+    sorted.clear();
+    sorted.extend_from_slice(px);
     sorted.sort_unstable();
     let mut best: Option<(usize, u32)> = None;
     for run in sorted.chunk_by(|a, b| a == b) {

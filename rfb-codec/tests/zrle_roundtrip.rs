@@ -118,17 +118,10 @@ fn roundtrip(
     }
 }
 
-fn case() -> impl Strategy<
-    Value = (
-        usize,
-        u16,
-        u16,
-        Vec<u32>,
-        Vec<u8>,
-        Vec<(u16, u16, u16, u16)>,
-        usize,
-    ),
-> {
+/// Format index, width, height, colours, run choices, rectangles, framing chunk size.
+type Case = (usize, u16, u16, Vec<u32>, Vec<u8>, Vec<(u16, u16, u16, u16)>, usize);
+
+fn case() -> impl Strategy<Value = Case> {
     (
         0..formats().len(),
         1u16..150,

@@ -31,6 +31,15 @@ pub struct ServerConfig {
     /// Most bytes a client may send ahead while the product decides about its
     /// credentials. Default 1024.
     pub max_pending_handshake_input: usize,
+    /// Normal phase: most events waiting in `poll_event` before the connection stops
+    /// parsing input (and [`ServerConnection::wants_input`] turns false). Default 64.
+    ///
+    /// [`ServerConnection::wants_input`]: crate::ServerConnection::wants_input
+    pub max_pending_events: usize,
+    /// Normal phase: a new update is encoded only while fewer bytes than this wait to be
+    /// sent, and input is not parsed while more do; so a viewer that never reads holds
+    /// at most this plus one update. Default 256 KiB.
+    pub update_budget: usize,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -53,6 +62,8 @@ impl ServerConfig {
             limits: Limits::default(),
             handshake_timeout: Duration::from_secs(30),
             max_pending_handshake_input: 1024,
+            max_pending_events: 64,
+            update_budget: 256 << 10,
         }
     }
 

@@ -11,6 +11,7 @@ use rfb_proto::{
     ServerMessage, VersionString,
 };
 
+use crate::normal::Normal;
 use crate::security::{SecurityContext, SecurityStep, ServerSecurity};
 use crate::{AuthDecision, Credentials, OsRandom, RandomSource, ServerConfig, ServerError};
 
@@ -40,8 +41,22 @@ pub enum ServerEvent {
         /// The client's shared flag (false: it asks for exclusive access).
         shared: bool,
     },
-    /// A normal-phase message from the client.
+    /// A normal-phase message from the client, delivered for the product to act on
+    /// (key, pointer, QEMU key and xvp events) or to know about (SetPixelFormat,
+    /// SetEncodings, FramebufferUpdateRequest, EnableContinuousUpdates and Fence, which
+    /// the connection has already handled).
+    ///
+    /// Input (key, pointer, QEMU key, xvp) from a view-only viewer is dropped and never
+    /// reported. Cut text and SetDesktopSize come as [`ServerEvent::ClipboardText`] and
+    /// [`ServerEvent::DesktopSizeRequested`] instead.
     Message(ClientMessage),
+    /// The viewer put text on its clipboard (classic cut text, or Extended Clipboard
+    /// text, already inflated and with LF line ends). Never sent for a view-only viewer.
+    ClipboardText(String),
+    /// The viewer asks for a new desktop size or screen layout. Answer with
+    /// [`ServerConnection::answer_desktop_size`]; to accept, also hand the session a
+    /// frame of the new size. A view-only viewer's request is refused without an event.
+    DesktopSizeRequested(rfb_proto::client::SetDesktopSize),
 }
 
 /// One client connection on the server side, as a sans-IO state machine.
@@ -87,13 +102,13 @@ pub enum ServerEvent {
 /// assert_eq!(&server_init[..4], [2, 128, 1, 224]);          // 640 x 480
 /// ```
 pub struct ServerConnection {
-    state: Result<State, ServerError>,
-    config: Arc<ServerConfig>,
-    desktop: ServerInit,
+    pub(crate) state: Result<State, ServerError>,
+    pub(crate) config: Arc<ServerConfig>,
+    pub(crate) desktop: ServerInit,
     random: Box<dyn RandomSource>,
-    inbuf: BytesMut,
-    out: BytesMut,
-    events: VecDeque<ServerEvent>,
+    pub(crate) inbuf: BytesMut,
+    pub(crate) out: BytesMut,
+    pub(crate) events: VecDeque<ServerEvent>,
     deadline: Option<Instant>,
     version: Option<ProtocolVersion>,
     security_type: Option<SecurityType>,
@@ -111,7 +126,7 @@ impl std::fmt::Debug for ServerConnection {
 }
 
 /// The handshake, as types: each state consumes itself to produce the next.
-enum State {
+pub(crate) enum State {
     AwaitVersion(AwaitVersion),
     AwaitChoice(AwaitChoice),
     Securing(Securing),
@@ -133,34 +148,33 @@ impl State {
     }
 }
 
-struct AwaitVersion;
-struct AwaitChoice {
+pub(crate) struct AwaitVersion;
+pub(crate) struct AwaitChoice {
     version: ProtocolVersion,
 }
-struct Securing {
+pub(crate) struct Securing {
     version: ProtocolVersion,
     security_type: SecurityType,
     handler: Box<dyn ServerSecurity>,
 }
-struct AwaitDecision {
+pub(crate) struct AwaitDecision {
     version: ProtocolVersion,
     security_type: SecurityType,
 }
-struct AwaitClientInit {
+pub(crate) struct AwaitClientInit {
     version: ProtocolVersion,
     security_type: SecurityType,
 }
-struct Normal;
 
 /// Borrowed parts of the connection a state works with.
-struct Cx<'a> {
-    config: &'a ServerConfig,
-    desktop: &'a ServerInit,
+pub(crate) struct Cx<'a> {
+    pub(crate) config: &'a ServerConfig,
+    pub(crate) desktop: &'a ServerInit,
     random: &'a mut dyn RandomSource,
-    inbuf: &'a mut BytesMut,
-    out: &'a mut BytesMut,
-    events: &'a mut VecDeque<ServerEvent>,
-    parse_state: &'a ClientParseState,
+    pub(crate) inbuf: &'a mut BytesMut,
+    pub(crate) out: &'a mut BytesMut,
+    pub(crate) events: &'a mut VecDeque<ServerEvent>,
+    pub(crate) parse_state: &'a ClientParseState,
 }
 
 impl Cx<'_> {
@@ -175,7 +189,7 @@ impl Cx<'_> {
 }
 
 /// What a state did with the input.
-enum Step {
+pub(crate) enum Step {
     /// Moved on (possibly to the same kind of state); try again with the rest.
     Next(State),
     /// Needs more input (or a product decision) before it can move.
@@ -358,23 +372,7 @@ impl AwaitClientInit {
             security_type: self.security_type,
             shared: init.shared,
         });
-        Ok(Step::Next(State::Normal(Normal)))
-    }
-}
-
-impl Normal {
-    fn advance(self, cx: &mut Cx<'_>) -> Result<Step, ServerError> {
-        match ClientMessage::decode(cx.inbuf, cx.parse_state, &cx.config.limits)? {
-            Progress::Done { item, consumed } => {
-                cx.inbuf.advance(consumed);
-                cx.events.push_back(ServerEvent::Message(item));
-                Ok(Step::Next(State::Normal(self)))
-            }
-            Progress::NeedMore { at_least } => {
-                cx.inbuf.reserve(at_least.saturating_sub(cx.inbuf.len()));
-                Ok(Step::Wait(State::Normal(self)))
-            }
-        }
+        Ok(Step::Next(State::Normal(Normal::new(cx.desktop, init.shared))))
     }
 }
 
@@ -496,7 +494,9 @@ impl ServerConnection {
 
     /// Bytes to send to the client, if any (also after a fatal error, until drained).
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        (!self.out.is_empty()).then(|| self.out.split().freeze())
+        let bytes = (!self.out.is_empty()).then(|| self.out.split().freeze());
+        self.resume();
+        bytes
     }
 
     /// Number of bytes queued for the client and not yet taken by
@@ -506,8 +506,24 @@ impl ServerConnection {
     }
 
     /// The next event for the product.
+    ///
+    /// In the normal phase, parsing pauses while [`ServerConfig::max_pending_events`]
+    /// events wait here (see [`wants_input`](Self::wants_input)); taking them resumes it.
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        self.events.pop_front()
+        let ev = self.events.pop_front();
+        self.resume();
+        ev.or_else(|| self.events.pop_front())
+    }
+
+    /// Parses input left over by back-pressure, if there is room again. Errors are
+    /// sticky and show on the next call.
+    fn resume(&mut self) {
+        if self.events.is_empty()
+            && !self.inbuf.is_empty()
+            && matches!(self.state, Ok(State::Normal(_)))
+        {
+            let _ = self.run();
+        }
     }
 
     /// Answers [`ServerEvent::AuthRequested`].
@@ -579,7 +595,7 @@ impl ServerConnection {
     }
 
     /// Drives the state machine over buffered input until it waits.
-    fn run(&mut self) -> Result<(), ServerError> {
+    pub(crate) fn run(&mut self) -> Result<(), ServerError> {
         loop {
             let state =
                 match std::mem::replace(&mut self.state, Err(ServerError::ApiMisuse("poisoned"))) {

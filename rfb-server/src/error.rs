@@ -32,6 +32,9 @@ pub enum ServerError {
     /// The product closed the connection.
     #[error("connection closed by the server: {0}")]
     ClosedByServer(String),
+    /// An update could not be encoded (a bug or an unsupported pixel format).
+    #[error("encoding an update failed: {0}")]
+    Encoding(String),
     /// The embedding product called a method at the wrong time.
     #[error("API misuse: {0}")]
     ApiMisuse(&'static str),

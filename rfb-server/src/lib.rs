@@ -25,11 +25,19 @@
 //! "None" through).
 
 mod auth;
+#[cfg(feature = "tokio")]
+pub mod driver;
+mod clipboard;
 mod config;
 mod connection;
 mod error;
+mod normal;
+mod pending;
 mod random;
+mod remote_support;
 pub mod security;
+mod session;
+mod update;
 
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -39,4 +47,7 @@ pub use auth::{AllowAll, AuthDecision, Authenticator, Credentials, VncPassword};
 pub use config::ServerConfig;
 pub use connection::{ServerConnection, ServerEvent};
 pub use error::ServerError;
+pub use pending::{CopyMove, Damage, PendingUpdate};
 pub use random::{FixedRandom, OsRandom, RandomSource};
+pub use remote_support::{AuthThrottle, OneTimePassword};
+pub use session::{Session, ViewerId, TILE};

@@ -8,8 +8,8 @@
 //!           [--max-updates N] [--json] FILE.rfb.zst...
 //! ```
 //!
-//! CPU time is the thread's on-CPU time from `/proc/thread-self/schedstat` (Linux),
-//! summed over the encode (decode) calls only; the reported figure is the median over
+//! CPU time is the thread's CPU time (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`), summed
+//! over each update's encode (decode) calls only; the reported figure is the median over
 //! `--runs` replays. The decoded framebuffer is compared with the replayed one after
 //! every update; a difference is an error.
 

@@ -348,6 +348,13 @@ impl ColourPreset {
 }
 
 /// An instruction set a [`Translator`] kernel may use.
+///
+/// ```
+/// use rfb_codec::{pixel::Isa, PixelFormat, Translator};
+/// assert!(Isa::available().contains(&Isa::Scalar));
+/// let t = Translator::with_isa(&PixelFormat::RGB888, None, &PixelFormat::RGB565, None, Isa::Scalar).unwrap();
+/// assert_eq!(t.kernel(), ("pack16", Isa::Scalar));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Isa {
@@ -638,36 +645,49 @@ impl Translator {
                 Isa::Sse2 => x86_sse2::pack16(k, src, dst),
                 _ => scalar::pack16(k, src, dst),
             },
-            Kernel::Table(t) => {
-                for (s, d) in src.chunks_exact(sb).zip(dst.chunks_exact_mut(db)) {
-                    let v = pixel_value(s, &self.src) as usize;
-                    put_pixel_value(t.get(v).copied().unwrap_or(0), &self.dst, d);
-                }
-            }
-            Kernel::Channels {
-                shifts,
-                masks,
-                tables,
-            } => {
-                for (s, d) in src.chunks_exact(sb).zip(dst.chunks_exact_mut(db)) {
-                    let v = pixel_value(s, &self.src);
-                    let mut out = 0;
-                    for c in 0..3 {
-                        out |= tables[c][((v >> shifts[c]) & masks[c]) as usize];
+            kernel => {
+                // Generic kernels: unpack a block of pixel values, map them, pack them;
+                // each pass is a tight loop specialised on bits per pixel and byte order.
+                const BLOCK: usize = 256;
+                let mut vals = [0u32; BLOCK];
+                for (s, d) in src.chunks(BLOCK * sb).zip(dst.chunks_mut(BLOCK * db)) {
+                    let vals = &mut vals[..s.len() / sb];
+                    read_values(s, &self.src, vals);
+                    match kernel {
+                        Kernel::Table(t) => {
+                            for v in vals.iter_mut() {
+                                *v = t.get(*v as usize).copied().unwrap_or(0);
+                            }
+                        }
+                        Kernel::Channels {
+                            shifts,
+                            masks,
+                            tables,
+                        } => {
+                            for v in vals.iter_mut() {
+                                let p = *v;
+                                *v = tables[0][((p >> shifts[0]) & masks[0]) as usize]
+                                    | tables[1][((p >> shifts[1]) & masks[1]) as usize]
+                                    | tables[2][((p >> shifts[2]) & masks[2]) as usize];
+                            }
+                        }
+                        Kernel::ChannelsToPalette {
+                            shifts,
+                            masks,
+                            tables,
+                            palette,
+                        } => {
+                            for v in vals.iter_mut() {
+                                let p = *v;
+                                let rgb = [0, 1, 2]
+                                    .map(|c| tables[c][((p >> shifts[c]) & masks[c]) as usize]);
+                                *v = u32::from(palette.lookup(rgb));
+                            }
+                        }
+                        // Handled above.
+                        Kernel::Copy | Kernel::Shuffle32(_) | Kernel::Pack16(_) => {}
                     }
-                    put_pixel_value(out, &self.dst, d);
-                }
-            }
-            Kernel::ChannelsToPalette {
-                shifts,
-                masks,
-                tables,
-                palette,
-            } => {
-                for (s, d) in src.chunks_exact(sb).zip(dst.chunks_exact_mut(db)) {
-                    let v = pixel_value(s, &self.src);
-                    let rgb = [0, 1, 2].map(|c| tables[c][((v >> shifts[c]) & masks[c]) as usize]);
-                    put_pixel_value(u32::from(palette.lookup(rgb)), &self.dst, d);
+                    write_values(vals, &self.dst, d);
                 }
             }
         }
@@ -712,6 +732,68 @@ impl Translator {
             ];
         self.translate_into(src, &mut out)?;
         Ok(out)
+    }
+}
+
+/// Reads `out.len()` pixel values from packed pixels.
+fn read_values(src: &[u8], format: &PixelFormat, out: &mut [u32]) {
+    match (format.bits_per_pixel, format.big_endian) {
+        (8, _) => {
+            for (o, s) in out.iter_mut().zip(src) {
+                *o = u32::from(*s);
+            }
+        }
+        (16, false) => {
+            for (o, s) in out.iter_mut().zip(src.chunks_exact(2)) {
+                *o = u32::from(u16::from_le_bytes([s[0], s[1]]));
+            }
+        }
+        (16, true) => {
+            for (o, s) in out.iter_mut().zip(src.chunks_exact(2)) {
+                *o = u32::from(u16::from_be_bytes([s[0], s[1]]));
+            }
+        }
+        (_, false) => {
+            for (o, s) in out.iter_mut().zip(src.chunks_exact(4)) {
+                *o = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+            }
+        }
+        (_, true) => {
+            for (o, s) in out.iter_mut().zip(src.chunks_exact(4)) {
+                *o = u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
+            }
+        }
+    }
+}
+
+/// Writes pixel values as packed pixels.
+fn write_values(vals: &[u32], format: &PixelFormat, dst: &mut [u8]) {
+    match (format.bits_per_pixel, format.big_endian) {
+        (8, _) => {
+            for (d, v) in dst.iter_mut().zip(vals) {
+                *d = *v as u8;
+            }
+        }
+        (16, false) => {
+            for (d, v) in dst.chunks_exact_mut(2).zip(vals) {
+                d.copy_from_slice(&(*v as u16).to_le_bytes());
+            }
+        }
+        (16, true) => {
+            for (d, v) in dst.chunks_exact_mut(2).zip(vals) {
+                d.copy_from_slice(&(*v as u16).to_be_bytes());
+            }
+        }
+        (_, false) => {
+            for (d, v) in dst.chunks_exact_mut(4).zip(vals) {
+                d.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        (_, true) => {
+            for (d, v) in dst.chunks_exact_mut(4).zip(vals) {
+                d.copy_from_slice(&v.to_be_bytes());
+            }
+        }
     }
 }
 

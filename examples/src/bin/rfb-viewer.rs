@@ -1,0 +1,107 @@
+//! `rfb-viewer ADDR [--password-file F] [--view-only] [--encoding E] [--quality Q]
+//! [--colour full|16|8|grey] [--scale fit|actual] [--screen N] [--listen]`
+//!
+//! A VNC viewer window (winit + softbuffer, X11). Press F8 for the menu keys: Ctrl-Alt-Del,
+//! full-resolution PNG screenshot, view-only, scaling, colour mode, JPEG quality,
+//! screen choice, clipboard paste, reconnect, quit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use rfb_client::{EncodingPreference, VncAddress};
+use rfb_codec::ColourPreset;
+use rfb_examples::viewer::{self, Options, Scale};
+use rfb_proto::Encoding;
+
+#[derive(Parser)]
+#[command(about = "A VNC viewer window")]
+struct Args {
+    /// Server address: host, host:display, host::port, [v6]:display. With --listen,
+    /// only the port is used (default 5500).
+    addr: Option<VncAddress>,
+    /// File whose first line is the VNC password (otherwise asked on the terminal).
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Start without sending keyboard and pointer input.
+    #[arg(long)]
+    view_only: bool,
+    /// Preferred encoding: auto, zrle, trle, zlib, hextile, rre, corre, raw.
+    #[arg(long, default_value = "auto")]
+    encoding: String,
+    /// JPEG quality level 0-9 (for servers that use it).
+    #[arg(long)]
+    quality: Option<u8>,
+    /// Compression level 0-9.
+    #[arg(long)]
+    compress: Option<u8>,
+    /// Colour mode: full, 16, 8, grey.
+    #[arg(long, default_value = "full")]
+    colour: String,
+    /// Scale the picture to the window (fit) or show it 1:1 (actual).
+    #[arg(long, value_enum, default_value = "fit")]
+    scale: Scale,
+    /// Show only this screen (0-based) of a multi-screen server.
+    #[arg(long)]
+    screen: Option<usize>,
+    /// Wait for a reverse connection from a server instead of connecting.
+    #[arg(long)]
+    listen: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rfb-viewer: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let preferred = match args.encoding.as_str() {
+        "auto" => None,
+        "zrle" => Some(Encoding::ZRLE),
+        "trle" => Some(Encoding::TRLE),
+        "zlib" => Some(Encoding::ZLIB),
+        "hextile" => Some(Encoding::HEXTILE),
+        "rre" => Some(Encoding::RRE),
+        "corre" => Some(Encoding::CORRE),
+        "raw" => Some(Encoding::RAW),
+        other => anyhow::bail!("unknown encoding {other:?}"),
+    };
+    let colour = match args.colour.as_str() {
+        "full" => ColourPreset::Full,
+        "16" => ColourPreset::More16,
+        "8" => ColourPreset::Few8,
+        "grey" | "gray" => ColourPreset::Grey,
+        other => anyhow::bail!("unknown colour mode {other:?} (full, 16, 8, grey)"),
+    };
+    let addr = match (args.addr, args.listen) {
+        (Some(a), _) => a,
+        (None, true) => VncAddress { host: "0.0.0.0".into(), port: rfb_client::driver::LISTEN_PORT },
+        (None, false) => anyhow::bail!("an address is needed (or --listen)"),
+    };
+    let password = match &args.password_file {
+        Some(p) => Some(
+            std::fs::read_to_string(p)?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+        ),
+        None => None,
+    };
+    viewer::run(Options {
+        addr,
+        listen: args.listen,
+        password,
+        view_only: args.view_only,
+        encodings: EncodingPreference { preferred, quality: args.quality, compress: args.compress },
+        colour,
+        scale: args.scale,
+        screen: args.screen,
+    })
+}
