@@ -9,7 +9,7 @@
 #   * the C helpers of scripts/peers/src into target/peers-build/ (rebuilt when stale).
 #
 # --all-peers also installs what only the manual scripts/peers tools use
-# (Xtightvnc, noVNC + websockify + Chromium, x11-apps).
+# (Xtightvnc, noVNC + websockify + Chromium).
 # Runs as root (CI) or with sudo. Prints one line per thing it does.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,14 +25,14 @@ done
 say() { echo "[install-deps] $*"; }
 
 APT_PKGS=(
-    xvfb x11-utils x11-xserver-utils xdotool xterm xfonts-base feh
+    xvfb x11-utils x11-xserver-utils x11-apps xdotool xterm xfonts-base feh
     tigervnc-standalone-server tigervnc-viewer tigervnc-tools x11vnc vncsnapshot
     libvncserver-dev libjpeg-dev pkg-config gcc g++ libc6-dev make
     python3 python3-venv python3-pil python3-numpy imagemagick zstd
     iproute2 procps coreutils util-linux ca-certificates
 )
 if [ "$ALL_PEERS" = 1 ]; then
-    APT_PKGS+=(tightvncserver novnc websockify chromium x11-apps fonts-dejavu-core)
+    APT_PKGS+=(tightvncserver novnc websockify chromium fonts-dejavu-core)
 fi
 
 SUDO=""

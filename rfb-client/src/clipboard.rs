@@ -26,7 +26,10 @@ pub(crate) fn our_caps(max_text: u32) -> ExtendedClipboard {
 
 /// A Provide message with `text` (UTF-8, CR LF line ends, NUL-terminated, deflated).
 pub(crate) fn provide_text(text: &str) -> Result<ExtendedClipboard, ClientError> {
-    let mut data = text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes();
+    let mut data = text
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes();
     data.push(0);
     let raw = encode_provide_payload(&[(Format::TEXT, Bytes::from(data))]);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
@@ -107,10 +110,13 @@ pub(crate) fn text_of_provide(
 ) -> Result<Option<String>, ClientError> {
     let raw = inflate_capped(zlib, limits.max_cut_text as usize)?;
     let items = parse_provide_payload(&raw, formats, limits)?;
-    Ok(items.into_iter().find(|(f, _)| *f == Format::TEXT).map(|(_, d)| {
-        let end = d.iter().position(|&b| b == 0).unwrap_or(d.len());
-        String::from_utf8_lossy(&d[..end]).replace("\r\n", "\n")
-    }))
+    Ok(items
+        .into_iter()
+        .find(|(f, _)| *f == Format::TEXT)
+        .map(|(_, d)| {
+            let end = d.iter().position(|&b| b == 0).unwrap_or(d.len());
+            String::from_utf8_lossy(&d[..end]).replace("\r\n", "\n")
+        }))
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@ use std::time::Instant;
 use bytes::{Buf, Bytes, BytesMut};
 use rfb_proto::client::ClientParseState;
 use rfb_proto::{
-    BasicFramer, ClientInit, Fence, PixelFormat, ClientMessage, Error as ProtoError, PayloadFramer, PeerMisbehaved,
-    Progress, ProtocolVersion, RectHeader, SecurityChoice, SecurityOffer, SecurityResult,
-    SecurityType, ServerInit, ServerItem, ServerMessage, ServerStream, VersionString,
+    BasicFramer, ClientInit, ClientMessage, Error as ProtoError, Fence, PayloadFramer,
+    PeerMisbehaved, PixelFormat, Progress, ProtocolVersion, RectHeader, SecurityChoice,
+    SecurityOffer, SecurityResult, SecurityType, ServerInit, ServerItem, ServerMessage,
+    ServerStream, VersionString,
 };
 
 use crate::security::{ClientSecurity, SecurityContext, SecurityStep};
@@ -379,7 +380,10 @@ impl Normal {
                 let ev = match item {
                     ServerItem::Message(ServerMessage::Fence(f)) => {
                         if !f.is_request()
-                            && self.fenced_formats.front().is_some_and(|(p, _)| *p == f.payload)
+                            && self
+                                .fenced_formats
+                                .front()
+                                .is_some_and(|(p, _)| *p == f.payload)
                         {
                             if let Some((_, pf)) = self.fenced_formats.pop_front() {
                                 self.stream.set_pixel_format(pf);

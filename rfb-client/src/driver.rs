@@ -20,7 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::{ClientError, EncodingPreference, VncAddress, Viewer, ViewerConfig, ViewerEvent};
+use crate::{ClientError, EncodingPreference, Viewer, ViewerConfig, ViewerEvent, VncAddress};
 
 /// The port a listening viewer waits on for reverse connections.
 pub const LISTEN_PORT: u16 = 5500;
@@ -147,6 +147,12 @@ pub async fn connect(addr: &VncAddress, config: ViewerConfig) -> std::io::Result
 /// from a server, then starts the connection task on it.
 pub async fn listen(addr: SocketAddr, config: ViewerConfig) -> std::io::Result<Running> {
     let listener = TcpListener::bind(addr).await?;
+    accept(&listener, config).await
+}
+
+/// Accepts one reverse connection on `listener` and starts the connection task on it
+/// (call again for the next server).
+pub async fn accept(listener: &TcpListener, config: ViewerConfig) -> std::io::Result<Running> {
     let (stream, _) = listener.accept().await?;
     stream.set_nodelay(true)?;
     Ok(spawn(stream, config))

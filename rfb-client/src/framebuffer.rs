@@ -7,6 +7,7 @@ use rfb_codec::hextile::HextileDecoder;
 use rfb_codec::pixel::{rgb8, Palette};
 use rfb_codec::raw::RawDecoder;
 use rfb_codec::rre::{CorreDecoder, RreDecoder};
+use rfb_codec::tight::TightDecoder;
 use rfb_codec::trle::TrleDecoder;
 use rfb_codec::zlib::ZlibDecoder;
 use rfb_codec::zrle::ZrleDecoder;
@@ -39,6 +40,7 @@ fn new_decoder(encoding: Encoding) -> Option<Box<dyn RectDecoder + Send>> {
         Encoding::ZLIB => Box::new(ZlibDecoder::new()),
         Encoding::ZRLE => Box::new(ZrleDecoder::new()),
         Encoding::TRLE => Box::new(TrleDecoder::new()),
+        Encoding::TIGHT => Box::new(TightDecoder::new()),
         _ => return None,
     })
 }
@@ -47,6 +49,7 @@ fn new_decoder(encoding: Encoding) -> Option<Box<dyn RectDecoder + Send>> {
 /// preference list for SetEncodings).
 pub const DECODABLE_ENCODINGS: &[Encoding] = &[
     Encoding::ZRLE,
+    Encoding::TIGHT,
     Encoding::TRLE,
     Encoding::ZLIB,
     Encoding::HEXTILE,
@@ -124,16 +127,12 @@ impl PayloadFramer for CodecFramer {
         if enc == Encoding::RAW || enc == Encoding::COPY_RECT || enc.is_pseudo() {
             return BasicFramer.frame(header, pf, buf, limits);
         }
-        if !self.decoders.contains_key(&enc) {
-            match new_decoder(enc) {
-                Some(d) => {
-                    self.decoders.insert(enc, d);
-                }
+        let decoder = match self.decoders.entry(enc) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => match new_decoder(enc) {
+                Some(d) => v.insert(d),
                 None => return BasicFramer.frame(header, pf, buf, limits),
-            }
-        }
-        let Some(decoder) = self.decoders.get_mut(&enc) else {
-            return BasicFramer.frame(header, pf, buf, limits);
+            },
         };
         decoder
             .frame(header.rect, pf, buf, &self.limits)
@@ -224,11 +223,7 @@ impl RemoteFramebuffer {
     /// Resizes to `width` x `height` (contents cleared), checking the size limits.
     pub fn resize(&mut self, width: u16, height: u16) -> Result<(), CodecError> {
         use rfb_proto::{Limit, LimitExceeded};
-        LimitExceeded::check(
-            Limit::FramebufferWidth,
-            width.into(),
-            self.max_width.into(),
-        )?;
+        LimitExceeded::check(Limit::FramebufferWidth, width.into(), self.max_width.into())?;
         LimitExceeded::check(
             Limit::FramebufferHeight,
             height.into(),
@@ -282,10 +277,10 @@ impl RemoteFramebuffer {
     }
 
     /// Changes the wire pixel format (after sending SetPixelFormat); the contents are
-    /// cleared and the decoders reset.
+    /// cleared. The decoders are kept: the zlib streams of Zlib, ZRLE and TRLE belong to
+    /// the connection and go on across a format change.
     pub fn set_pixel_format(&mut self, format: PixelFormat) {
         self.fb = Framebuffer::new(self.fb.width(), self.fb.height(), format);
-        self.decoders.clear();
     }
 
     /// Decodes one rectangle of an update into the framebuffer.
@@ -320,18 +315,16 @@ impl RemoteFramebuffer {
             e if e.is_pseudo() => return Ok(FramebufferChange::Ignored(e)),
             _ => {}
         }
-        if !self.decoders.contains_key(&enc) {
-            let Some(d) = new_decoder(enc) else {
-                return Err(CodecError::Proto(
-                    rfb_proto::Incompatible::Encoding(enc.0).into(),
-                ));
-            };
-            self.decoders.insert(enc, d);
-        }
-        let Some(decoder) = self.decoders.get_mut(&enc) else {
-            return Err(CodecError::Proto(
-                rfb_proto::Incompatible::Encoding(enc.0).into(),
-            ));
+        let decoder = match self.decoders.entry(enc) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => match new_decoder(enc) {
+                Some(d) => v.insert(d),
+                None => {
+                    return Err(CodecError::Proto(
+                        rfb_proto::Incompatible::Encoding(enc.0).into(),
+                    ))
+                }
+            },
         };
         decoder.decode(rect, payload, &mut self.fb, &self.limits)?;
         Ok(FramebufferChange::Painted(rect))

@@ -60,7 +60,9 @@ pub fn viewer(data: &[u8]) {
         return;
     }
     for (i, chunk) in data.chunks(split).enumerate() {
-        if v.handle_input(chunk, now + Duration::from_millis(i as u64)).is_err() {
+        if v.handle_input(chunk, now + Duration::from_millis(i as u64))
+            .is_err()
+        {
             break;
         }
         let _ = match (ops >> (i % 8)) & 1 {

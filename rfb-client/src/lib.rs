@@ -18,18 +18,31 @@
 //! In the normal phase, the server's stream is cut into messages and rectangles by
 //! [`rfb_proto::ServerStream`] with a pluggable payload framer; `rfb-codec` decodes the
 //! payloads.
+//!
+//! [`Viewer`] is the layer a viewer product uses: it wraps a [`ClientConnection`] and a
+//! [`RemoteFramebuffer`] (still sans-IO), decodes every rectangle and turns the stream
+//! into [`ViewerEvent`]s (updated regions, resizes with the screen layout, cursor
+//! shapes, bell, clipboard text including Extended Clipboard, desktop name, learnt
+//! [`Capabilities`]); it sends input (QEMU extended keys and extended mouse buttons
+//! once the server confirmed them), clipboard text, encoding and colour-mode changes,
+//! keeps update requests pipelined or uses continuous updates with fences, and picks
+//! the encoding from the measured throughput ([`LinkClass`]).
+//!
+//! With the `tokio` feature (default), [`driver`] runs a [`Viewer`] over a TCP
+//! connection (or a reverse connection accepted in listen mode) as one task, with a
+//! cloneable handle and an event channel.
 
 mod address;
 mod clipboard;
 mod config;
+mod connection;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod driver;
-mod connection;
 mod error;
 mod framebuffer;
-mod viewer;
 pub mod security;
+mod viewer;
 
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
@@ -39,7 +52,5 @@ pub use address::{AddressError, VncAddress, DEFAULT_PORT};
 pub use config::ClientConfig;
 pub use connection::{ClientConnection, ClientEvent};
 pub use error::ClientError;
-pub use viewer::{
-    Capabilities, EncodingPreference, LinkClass, Viewer, ViewerConfig, ViewerEvent,
-};
 pub use framebuffer::{CodecFramer, FramebufferChange, RemoteFramebuffer, DECODABLE_ENCODINGS};
+pub use viewer::{Capabilities, EncodingPreference, LinkClass, Viewer, ViewerConfig, ViewerEvent};

@@ -14,8 +14,8 @@ use rfb_proto::client::{
 use rfb_proto::clipboard::{Actions, ExtendedClipboard, Formats};
 use rfb_proto::server::SetColourMapEntries;
 use rfb_proto::{
-    ClientMessage, CutText, Encoding, ProtocolVersion, Rect, RectHeader, Screen,
-    SecurityType, ServerMessage,
+    ClientMessage, CutText, Encoding, ProtocolVersion, Rect, RectHeader, Screen, SecurityType,
+    ServerMessage,
 };
 
 use crate::clipboard;
@@ -56,18 +56,22 @@ impl EncodingPreference {
         if let Some(p) = self.preferred {
             list.push(p);
         }
-        list.extend(DECODABLE_ENCODINGS.iter().filter(|e| Some(**e) != self.preferred));
+        list.extend(
+            DECODABLE_ENCODINGS
+                .iter()
+                .filter(|e| Some(**e) != self.preferred),
+        );
         list
     }
 }
 
 /// How fast the link looks, from the measured throughput of large updates.
 ///
-/// Modelled on TigerVNC's viewer auto-select: above 16 Mbit/s the link is fast (low
-/// compression to save CPU, high JPEG quality); below 256 kbit/s it is slow (highest
-/// compression and, when the colour mode is full, 8-bit colour); in between, medium
-/// compression and quality. ZRLE is preferred in every class (the best lossless
-/// encoding this crate decodes).
+/// Modelled on TigerVNC's viewer auto-select: above 16 Mbit/s the link is fast: ZRLE
+/// (lossless) with low compression to save CPU; below it, Tight (JPEG for photo-like
+/// areas, at quality 6 on a medium link and 5 on a slow one) with medium or highest
+/// compression; below 256 kbit/s the link is slow and, when the colour mode is full,
+/// the colour drops to 8 bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LinkClass {
     /// At least [`LinkClass::FAST_KBPS`] kbit/s.
@@ -92,6 +96,14 @@ impl LinkClass {
             LinkClass::Slow
         } else {
             LinkClass::Medium
+        }
+    }
+
+    /// The encoding automatic selection prefers for the class.
+    pub fn encoding(self) -> Encoding {
+        match self {
+            LinkClass::Fast => Encoding::ZRLE,
+            LinkClass::Medium | LinkClass::Slow => Encoding::TIGHT,
         }
     }
 
@@ -201,7 +213,8 @@ pub enum ViewerEvent {
         /// Painted rectangles.
         rects: Vec<Rect>,
     },
-    /// The framebuffer changed size (contents cleared; a full update follows).
+    /// The framebuffer changed size (contents cleared; a full update follows), or the
+    /// screen layout changed at the same size (contents kept).
     Resized {
         /// New width.
         width: u16,
@@ -262,8 +275,12 @@ struct UpdateProgress {
 ///   has shown fence and continuous-update support it enables continuous updates for
 ///   the whole screen (re-armed after a resize) and stops requesting.
 /// - **Colour modes** ([`set_colour`](Self::set_colour)): with fences the switch is
-///   synchronised by a SyncNext fence; without, it waits until no update is
-///   outstanding. The framebuffer changes format exactly where the server does.
+///   synchronised by a SyncNext fence, and the framebuffer changes format exactly
+///   where the server does. Without fences it waits until no update is outstanding, or
+///   (pipelined requests on an idle screen may never be answered) until nothing has
+///   arrived for 300 ms outside an update: then an update the server started before
+///   it read the SetPixelFormat could still arrive in the old format — a small window
+///   the protocol cannot close without fences.
 /// - **Automatic encoding** when [`EncodingPreference::preferred`] is `None`: see
 ///   [`LinkClass`]; the estimate is an exponential average over updates of at least
 ///   64 KiB that took at least 5 ms to arrive, and the class changes at most every 5 s.
@@ -313,6 +330,8 @@ pub struct Viewer {
     link_changed: Option<Instant>,
     local_clipboard: Option<String>,
     view_only: bool,
+    started: Instant,
+    last_input: Option<Instant>,
 }
 
 impl std::fmt::Debug for Viewer {
@@ -334,6 +353,9 @@ const KBPS_EMA_DIV: u64 = 4;
 const SAMPLE_MIN_BYTES: u64 = 64 * 1024;
 /// Shortest arrival time that yields a throughput sample.
 const SAMPLE_MIN_TIME: Duration = Duration::from_millis(5);
+/// Quiet time after which outstanding requests are taken to be idle, so a colour
+/// change without fences may go ahead.
+const PENDING_IDLE: Duration = Duration::from_millis(300);
 /// Least time between two automatic changes.
 const AUTO_HOLD: Duration = Duration::from_secs(5);
 
@@ -365,6 +387,8 @@ impl Viewer {
             link_changed: None,
             local_clipboard: None,
             view_only: false,
+            started: now,
+            last_input: None,
             config,
         }
     }
@@ -436,6 +460,7 @@ impl Viewer {
     /// Bytes from the server, received at `now`.
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), ClientError> {
         self.check()?;
+        self.last_input = Some(now);
         let result = self.conn.handle_input(data);
         // Events parsed before a failure still count (a Bell before garbage).
         let processed = self.process(now);
@@ -454,7 +479,28 @@ impl Viewer {
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ClientError> {
         self.check()?;
         let r = self.conn.handle_timeout(now);
-        self.fail_on(r)
+        self.fail_on(r)?;
+        if let Some(colour) = self.pending_colour {
+            if self.idle_deadline().is_some_and(|d| now >= d) {
+                // The outstanding requests look idle (the server has nothing to send):
+                // switch now rather than wait for a change on the server.
+                self.pending_colour = None;
+                let r = self
+                    .send(&ClientMessage::SetPixelFormat(colour.pixel_format()))
+                    .and_then(|()| self.switch_colour(colour));
+                self.fail_on(r)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// When a pending colour change may go ahead although requests are outstanding.
+    fn idle_deadline(&self) -> Option<Instant> {
+        if self.pending_colour.is_none() || self.update.is_some() {
+            return None;
+        }
+        // Never having received anything counts as idle since connecting.
+        Some(self.last_input.map_or(self.started, |t| t + PENDING_IDLE))
     }
 
     // ----- outputs -----
@@ -471,7 +517,10 @@ impl Viewer {
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.conn.poll_timeout()
+        match (self.conn.poll_timeout(), self.idle_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     // ----- commands -----
@@ -492,7 +541,12 @@ impl Viewer {
     /// A key press or release. `keycode` is the XT scan code (extended codes with the
     /// high bit set, e.g. Right = 0xcd); it is sent as a QEMU extended key event when
     /// the server confirmed them, otherwise only the keysym goes.
-    pub fn key(&mut self, keysym: u32, down: bool, keycode: Option<u32>) -> Result<(), ClientError> {
+    pub fn key(
+        &mut self,
+        keysym: u32,
+        down: bool,
+        keycode: Option<u32>,
+    ) -> Result<(), ClientError> {
         self.check_connected()?;
         if self.view_only {
             return Ok(());
@@ -861,12 +915,21 @@ impl Viewer {
         Ok(())
     }
 
-    fn resized(&mut self, width: u16, height: u16, screens: Vec<Screen>) -> Result<(), ClientError> {
+    fn resized(
+        &mut self,
+        width: u16,
+        height: u16,
+        screens: Vec<Screen>,
+    ) -> Result<(), ClientError> {
+        let same = self.size() == Some((width, height));
         if let Some(fb) = &mut self.fb {
-            fb.resize(width, height)?;
-        }
-        if let Some(u) = &mut self.update {
-            u.rects.clear();
+            // A layout change at the same size keeps the picture.
+            if !same {
+                fb.resize(width, height)?;
+                if let Some(u) = &mut self.update {
+                    u.rects.clear();
+                }
+            }
         }
         self.events.push_back(ViewerEvent::Resized {
             width,
@@ -1002,7 +1065,14 @@ impl Viewer {
     /// The SetEncodings list: pixel encodings, levels, then pseudo-encodings.
     fn encoding_list(&self) -> Vec<Encoding> {
         let pref = &self.config.encodings;
-        let mut list = pref.encodings();
+        let mut list = match pref.preferred {
+            Some(_) => pref.encodings(),
+            None => EncodingPreference {
+                preferred: Some(self.link.encoding()),
+                ..pref.clone()
+            }
+            .encodings(),
+        };
         let (auto_compress, auto_quality) = self.link.levels();
         list.push(Encoding::for_compress_level(
             pref.compress.unwrap_or(auto_compress),

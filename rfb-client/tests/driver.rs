@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use rfb_client::driver::{self, Command};
-use rfb_client::{VncAddress, ViewerConfig, ViewerEvent};
+use rfb_client::{ViewerConfig, ViewerEvent, VncAddress};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -98,5 +98,130 @@ async fn connects_paints_the_shared_frame_and_sends_input() {
         .await
         .unwrap()
         .unwrap();
-    assert!(matches!(r, Err(rfb_client::ClientError::ClosedByPeer(_))), "{r:?}");
+    assert!(
+        matches!(r, Err(rfb_client::ClientError::ClosedByPeer(_))),
+        "{r:?}"
+    );
+}
+
+/// Manual check against a real server: `RFB_CLIENT_SERVER=127.0.0.1::5901 cargo test -p
+/// rfb-client --test driver -- --ignored --nocapture`. Connects, waits for a frame,
+/// goes through every colour mode and back, and prints what the server supports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a real VNC server in RFB_CLIENT_SERVER"]
+async fn real_server_smoke() {
+    use rfb_codec::ColourPreset;
+    let Ok(addr) = std::env::var("RFB_CLIENT_SERVER") else {
+        return;
+    };
+    let addr: VncAddress = addr.parse().unwrap();
+    let mut config = ViewerConfig::default();
+    config.client.password = std::env::var("RFB_CLIENT_PASSWORD").ok();
+    if let Ok(e) = std::env::var("RFB_CLIENT_ENCODING") {
+        config.encodings.preferred = Some(rfb_proto::Encoding(e.parse().unwrap()));
+    }
+    let (handle, mut events, task) = driver::connect(&addr, config).await.unwrap();
+    let mut task = Some(task);
+    let mut covered = 0u64;
+    let mut area = u64::MAX;
+    while covered < area {
+        match next(&mut events).await {
+            ViewerEvent::Updated { rects } => {
+                covered += rects.iter().map(|r| r.area()).sum::<u64>();
+                let f = handle.frame();
+                area = u64::from(f.width) * u64::from(f.height);
+            }
+            other => println!("event: {other:?}"),
+        }
+    }
+    let first = handle.frame().clone();
+    println!("frame {}x{}", first.width, first.height);
+    for colour in [
+        ColourPreset::More16,
+        ColourPreset::Few8,
+        ColourPreset::Grey,
+        ColourPreset::Full,
+    ] {
+        handle.send(Command::SetColour(colour));
+        loop {
+            match next(&mut events).await {
+                ViewerEvent::ColourChanged(c) => {
+                    assert_eq!(c, colour);
+                    break;
+                }
+                other => println!("event: {other:?}"),
+            }
+        }
+        // Wait for the full refresh after the switch.
+        let mut covered = 0u64;
+        let area = u64::from(first.width) * u64::from(first.height);
+        while covered < area {
+            if let ViewerEvent::Updated { rects } = next(&mut events).await {
+                covered += rects.iter().map(|r| r.area()).sum::<u64>();
+            }
+        }
+        let f = handle.frame();
+        let same = f
+            .pixels
+            .iter()
+            .zip(&first.pixels)
+            .filter(|(a, b)| a == b)
+            .count();
+        println!(
+            "{colour:?}: {same} of {} pixels equal to the full-colour frame",
+            f.pixels.len()
+        );
+        if colour == ColourPreset::Full {
+            assert_eq!(f.pixels, first.pixels, "back to full colour: exact again");
+        }
+    }
+    handle.send(Command::Close);
+    if let Some(t) = task.take() {
+        println!("task ended: {:?}", t.await);
+    }
+}
+
+async fn next(events: &mut tokio::sync::mpsc::Receiver<ViewerEvent>) -> ViewerEvent {
+    match tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("event within 10 s")
+    {
+        Some(e) => e,
+        None => panic!("connection ended"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_mode_accepts_a_reverse_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // The "server" connects out to the listening viewer and speaks first.
+    let server = tokio::spawn(async move {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        s.write_all(b"RFB 003.008\n").await.unwrap();
+        assert_eq!(read_n(&mut s, 12).await, b"RFB 003.008\n");
+        s.write_all(&[1, 1]).await.unwrap();
+        assert_eq!(read_n(&mut s, 1).await, [1]);
+        s.write_all(&[0, 0, 0, 0]).await.unwrap();
+        assert_eq!(read_n(&mut s, 1).await, [1]);
+        let mut init = vec![0, 1, 0, 1];
+        init.extend_from_slice(&RGB888);
+        init.extend_from_slice(&[0, 0, 0, 3, b'r', b'e', b'v']);
+        s.write_all(&init).await.unwrap();
+        // Keep the connection until the client closes it.
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest).await;
+    });
+    let (handle, mut events, task) = driver::accept(&listener, ViewerConfig::default())
+        .await
+        .unwrap();
+    match next(&mut events).await {
+        ViewerEvent::Connected { name, .. } => assert_eq!(name, "rev"),
+        other => panic!("{other:?}"),
+    }
+    handle.send(Command::Close);
+    assert_eq!(task.await.unwrap(), Ok(()));
+    server.await.unwrap();
 }

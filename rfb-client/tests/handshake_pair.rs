@@ -26,6 +26,9 @@ fn desktop() -> ServerInit {
     }
 }
 
+/// Alters client-to-server bytes in flight.
+type Tamper = Box<dyn FnMut(&mut Vec<u8>)>;
+
 struct Pair {
     server: ServerConnection,
     client: ClientConnection,
@@ -33,7 +36,7 @@ struct Pair {
     /// Maximum bytes delivered per handle_input call (1 = byte at a time).
     chunk: usize,
     /// Applied to every client-to-server chunk.
-    tamper_c2s: Option<Box<dyn FnMut(&mut Vec<u8>)>>,
+    tamper_c2s: Option<Tamper>,
     server_result: Result<(), ServerError>,
     client_result: Result<(), ClientError>,
     connected: Option<(ProtocolVersion, SecurityType, ServerInit)>,

@@ -34,7 +34,12 @@ fn connect(config: ViewerConfig, w: u16, h: u16) -> (Viewer, Vec<ClientMessage>)
     while v.poll_transmit().is_some() {}
     v.handle_input(&server_init(w, h), now).unwrap();
     match v.poll_event() {
-        Some(ViewerEvent::Connected { width, height, name, .. }) => {
+        Some(ViewerEvent::Connected {
+            width,
+            height,
+            name,
+            ..
+        }) => {
             assert_eq!((width, height, name.as_str()), (w, h, "t"));
         }
         other => panic!("expected Connected, got {other:?}"),
@@ -120,8 +125,12 @@ fn now() -> Instant {
 #[test]
 fn setup_asks_for_format_encodings_and_pipelined_updates() {
     let (_, msgs) = connect(ViewerConfig::default(), 4, 2);
-    assert!(matches!(msgs[0], ClientMessage::SetPixelFormat(pf) if pf == rfb_proto::PixelFormat::RGB888));
-    let ClientMessage::SetEncodings(encs) = &msgs[1] else { panic!("{msgs:?}") };
+    assert!(
+        matches!(msgs[0], ClientMessage::SetPixelFormat(pf) if pf == rfb_proto::PixelFormat::RGB888)
+    );
+    let ClientMessage::SetEncodings(encs) = &msgs[1] else {
+        panic!("{msgs:?}")
+    };
     // Automatic choice starts from the fast class: ZRLE first, compression 1, quality 8.
     assert_eq!(encs[0], Encoding::ZRLE);
     for e in [
@@ -173,6 +182,18 @@ fn raw_update_is_decoded_and_each_update_end_tops_up_one_request() {
 }
 
 #[test]
+fn tight_fill_is_decoded() {
+    let (mut v, _) = connect(ViewerConfig::default(), 2, 2);
+    let mut wire = update(1);
+    // Tight: compression control 0x80 = FillCompression, then a TPIXEL (R G B for a
+    // 24-bit depth 32 bpp format).
+    wire.extend(rect(0, 0, 2, 2, Encoding::TIGHT.0));
+    wire.extend([0x80, 0x12, 0x34, 0x56]);
+    v.handle_input(&wire, now()).unwrap();
+    assert_eq!(v.framebuffer().unwrap().to_rgb(), [0x12, 0x34, 0x56].repeat(4));
+}
+
+#[test]
 fn server_fence_is_answered_and_continuous_updates_enabled() {
     let (mut v, _) = connect(ViewerConfig::default(), 8, 4);
     // ServerFence: type 248, 3 padding, flags = Request | BlockBefore, length 2, "ab".
@@ -197,7 +218,11 @@ fn server_fence_is_answered_and_continuous_updates_enabled() {
     assert_eq!(raw_bytes(&mut v), [150, 1, 0, 0, 0, 0, 0, 16, 0, 8]);
     assert!(events(&mut v).iter().any(|e| matches!(
         e,
-        ViewerEvent::Resized { width: 16, height: 8, .. }
+        ViewerEvent::Resized {
+            width: 16,
+            height: 8,
+            ..
+        }
     )));
 }
 
@@ -208,19 +233,30 @@ fn colour_change_with_fences_switches_exactly_at_the_fence_response() {
         ..Default::default()
     };
     let (mut v, _) = connect(config, 2, 1);
-    v.handle_input(&[248, 0, 0, 0, 0x80, 0, 0, 0, 0], now()).unwrap();
+    v.handle_input(&[248, 0, 0, 0, 0x80, 0, 0, 0, 0], now())
+        .unwrap();
     let _ = raw_bytes(&mut v);
     v.set_colour(ColourPreset::More16).unwrap();
     let msgs = sent(&mut v);
-    let ClientMessage::Fence(f) = &msgs[0] else { panic!("{msgs:?}") };
-    assert_eq!(f.flags, 0x8000_0000 | 0b101, "Request | SyncNext | BlockBefore");
+    let ClientMessage::Fence(f) = &msgs[0] else {
+        panic!("{msgs:?}")
+    };
+    assert_eq!(
+        f.flags,
+        0x8000_0000 | 0b101,
+        "Request | SyncNext | BlockBefore"
+    );
     let payload = f.payload.clone();
     // RGB565: 16 bpp, depth 16, little-endian, max 31/63/31, shifts 11/5/0.
     assert!(matches!(&msgs[1], ClientMessage::SetPixelFormat(pf)
         if pf.bits_per_pixel == 16 && pf.red_shift == 11 && pf.green_max == 63));
-    // An update still in the old format arrives before the fence response.
-    let mut wire = update(1);
+    // Updates still in the old format arrive before the fence response: Raw, and ZRLE
+    // (one solid tile: sub-encoding 1, then a 3-byte CPIXEL, red = 00 00 ff).
+    let mut z = Zrle::new();
+    let mut wire = update(2);
     wire.extend(raw_rect(0, 0, 2, 1, [0, 255, 0]));
+    wire.extend(rect(0, 0, 2, 1, 16));
+    wire.extend(z.rect(&[1, 0, 0, 0xff]));
     // The fence response (flags BlockBefore|SyncNext, Request clear) echoes the payload.
     wire.extend([248, 0, 0, 0, 0, 0, 0, 0b101, payload.len() as u8]);
     wire.extend_from_slice(&payload);
@@ -230,9 +266,21 @@ fn colour_change_with_fences_switches_exactly_at_the_fence_response() {
     wire.extend([0xff, 0xff, 0x1f, 0x00]);
     v.handle_input(&wire, now()).unwrap();
     let evs = events(&mut v);
-    assert!(evs.contains(&ViewerEvent::ColourChanged(ColourPreset::More16)), "{evs:?}");
+    assert!(
+        evs.contains(&ViewerEvent::ColourChanged(ColourPreset::More16)),
+        "{evs:?}"
+    );
     assert_eq!(v.colour(), ColourPreset::More16);
-    assert_eq!(v.framebuffer().unwrap().to_rgb(), [255, 255, 255, 0, 0, 255]);
+    assert_eq!(
+        v.framebuffer().unwrap().to_rgb(),
+        [255, 255, 255, 0, 0, 255]
+    );
+    // ZRLE goes on in the same zlib stream, now with 2-byte pixels: solid blue 0x001f.
+    let mut wire = update(1);
+    wire.extend(rect(0, 0, 2, 1, 16));
+    wire.extend(z.rect(&[1, 0x1f, 0x00]));
+    v.handle_input(&wire, now()).unwrap();
+    assert_eq!(v.framebuffer().unwrap().to_rgb(), [0, 0, 255, 0, 0, 255]);
 }
 
 #[test]
@@ -240,11 +288,17 @@ fn colour_change_without_fences_waits_for_outstanding_updates() {
     let (mut v, _) = connect(ViewerConfig::default(), 1, 1);
     assert_eq!(v.outstanding_requests(), 2);
     v.set_colour(ColourPreset::Few8).unwrap();
-    assert!(sent(&mut v).is_empty(), "nothing may change while updates are in flight");
+    assert!(
+        sent(&mut v).is_empty(),
+        "nothing may change while updates are in flight"
+    );
     let mut one = update(1);
     one.extend(raw_rect(0, 0, 1, 1, [9, 9, 9]));
     v.handle_input(&one, now()).unwrap();
-    assert!(requests(&sent(&mut v)).is_empty(), "no new requests while waiting");
+    assert!(
+        requests(&sent(&mut v)).is_empty(),
+        "no new requests while waiting"
+    );
     v.handle_input(&one, now()).unwrap();
     let msgs = sent(&mut v);
     assert!(matches!(&msgs[0], ClientMessage::SetPixelFormat(pf) if pf.bits_per_pixel == 8));
@@ -274,7 +328,10 @@ fn pseudo_encodings_and_messages_become_events() {
     wire.extend([3, 0, 0, 0, 0, 0, 0, 3, b'a', b'b', 0xe9]); // ServerCutText "abé"
     v.handle_input(&wire, now()).unwrap();
     let evs = events(&mut v);
-    assert!(evs.contains(&ViewerEvent::DesktopName("hi".into())), "{evs:?}");
+    assert!(
+        evs.contains(&ViewerEvent::DesktopName("hi".into())),
+        "{evs:?}"
+    );
     assert!(evs.contains(&ViewerEvent::CursorMoved { x: 2, y: 3 }));
     assert!(evs.contains(&ViewerEvent::Bell));
     assert!(evs.contains(&ViewerEvent::CutText("abé".into())));
@@ -287,9 +344,13 @@ fn pseudo_encodings_and_messages_become_events() {
     let _ = raw_bytes(&mut v);
     // QEMU extended key event: 255, sub-type 0, down-flag U16, keysym U32, keycode U32.
     v.key(0x61, true, Some(0x1e)).unwrap();
-    assert_eq!(raw_bytes(&mut v), [255, 0, 0, 1, 0, 0, 0, 0x61, 0, 0, 0, 0x1e]);
+    assert_eq!(
+        raw_bytes(&mut v),
+        [255, 0, 0, 1, 0, 0, 0, 0x61, 0, 0, 0, 0x1e]
+    );
     // Extended pointer event: mask bit 7 set, then a byte with the higher buttons.
-    v.pointer(1, 2, rfb_proto::client::PointerEvent::BACK).unwrap();
+    v.pointer(1, 2, rfb_proto::client::PointerEvent::BACK)
+        .unwrap();
     assert_eq!(raw_bytes(&mut v), [5, 0x80, 0, 1, 0, 2, 0x01]);
     // The position is clamped to the framebuffer.
     v.pointer(100, 100, 1).unwrap();
@@ -327,6 +388,26 @@ fn classic_key_and_ctrl_alt_del_without_qemu_keys() {
     assert_eq!(raw_bytes(&mut v), [6, 0, 0, 0, 0, 0, 0, 2, b'x', b'?']);
 }
 
+/// One connection's ZRLE zlib stream: each rectangle is a sync-flushed piece.
+struct Zrle(flate2::Compress);
+
+impl Zrle {
+    fn new() -> Zrle {
+        Zrle(flate2::Compress::new(flate2::Compression::default(), true))
+    }
+
+    /// A ZRLE payload: U32 length, then the compressed piece of `data`.
+    fn rect(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len() + 64);
+        self.0
+            .compress_vec(data, &mut out, flate2::FlushCompress::Sync)
+            .unwrap();
+        let mut v = (out.len() as u32).to_be_bytes().to_vec();
+        v.extend(out);
+        v
+    }
+}
+
 fn zlib(data: &[u8]) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(data).unwrap();
@@ -351,7 +432,10 @@ fn extended_clipboard_caps_notify_request_provide() {
     v.handle_input(&extended_cut_text(&caps), now()).unwrap();
     let b = raw_bytes(&mut v);
     // Our caps: ClientCutText type 6, length -8, flags (caps|request|peek|notify|provide, text).
-    assert_eq!(&b[..12], [6, 0, 0, 0, 0xff, 0xff, 0xff, 0xf8, 0x1f, 0, 0, 0x01]);
+    assert_eq!(
+        &b[..12],
+        [6, 0, 0, 0, 0xff, 0xff, 0xff, 0xf8, 0x1f, 0, 0, 0x01]
+    );
     // Notify(text) from the server: we request it.
     v.handle_input(&extended_cut_text(&[0x08, 0, 0, 0x01]), now())
         .unwrap();
@@ -406,8 +490,13 @@ fn a_clipboard_bomb_is_refused() {
     let mut body = vec![0x10, 0, 0, 0x01];
     body.extend(zlib(&inner));
     assert!(body.len() < 4096);
-    let err = v.handle_input(&extended_cut_text(&body), now()).unwrap_err();
-    assert!(matches!(err, ClientError::Protocol(ProtoError::LimitExceeded(_))), "{err}");
+    let err = v
+        .handle_input(&extended_cut_text(&body), now())
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::Protocol(ProtoError::LimitExceeded(_))),
+        "{err}"
+    );
 }
 
 #[test]
@@ -416,7 +505,10 @@ fn hostile_resize_is_refused_before_allocating() {
     let mut wire = update(1);
     wire.extend(rect(0, 0, 65535, 65535, Encoding::DESKTOP_SIZE.0));
     let err = v.handle_input(&wire, now()).unwrap_err();
-    assert!(matches!(err, ClientError::Protocol(ProtoError::LimitExceeded(_))), "{err}");
+    assert!(
+        matches!(err, ClientError::Protocol(ProtoError::LimitExceeded(_))),
+        "{err}"
+    );
     // Sticky.
     assert_eq!(v.handle_input(&[2], now()), Err(err.clone()));
     assert_eq!(v.key(1, true, None), Err(err));
@@ -430,7 +522,12 @@ fn rect_outside_the_framebuffer_fails_on_its_header() {
     wire.extend(rect(0, 0, 4096, 4096, 0));
     let err = v.handle_input(&wire, now()).unwrap_err();
     assert!(
-        matches!(err, ClientError::Protocol(ProtoError::Malformed(rfb_proto::Malformed::RectOutOfBounds { .. }))),
+        matches!(
+            err,
+            ClientError::Protocol(ProtoError::Malformed(
+                rfb_proto::Malformed::RectOutOfBounds { .. }
+            ))
+        ),
         "{err}"
     );
 }
@@ -444,7 +541,7 @@ fn garbage_and_unrequested_encodings_are_typed_errors() {
     ));
     let (mut v, _) = connect(ViewerConfig::default(), 4, 4);
     let mut wire = update(1);
-    wire.extend(rect(0, 0, 1, 1, 7)); // Tight: not decodable here
+    wire.extend(rect(0, 0, 1, 1, 9)); // Ultra: never asked for, not decodable
     wire.extend([0; 16]);
     assert!(v.handle_input(&wire, now()).is_err());
     // ZRLE with a corrupt zlib stream.
@@ -453,7 +550,10 @@ fn garbage_and_unrequested_encodings_are_typed_errors() {
     wire.extend(rect(0, 0, 4, 4, 16));
     wire.extend([0, 0, 0, 4, 0xde, 0xad, 0xbe, 0xef]);
     let err = v.handle_input(&wire, now()).unwrap_err();
-    assert!(matches!(err, ClientError::Decode(_) | ClientError::Protocol(_)), "{err}");
+    assert!(
+        matches!(err, ClientError::Decode(_) | ClientError::Protocol(_)),
+        "{err}"
+    );
 }
 
 #[test]
@@ -476,7 +576,10 @@ fn endless_updates_hit_the_rectangle_limit() {
         wire.extend([0, 0, 0, 0]);
     }
     let err = v.handle_input(&wire, now()).unwrap_err();
-    assert!(matches!(err, ClientError::Protocol(ProtoError::LimitExceeded(_))), "{err}");
+    assert!(
+        matches!(err, ClientError::Protocol(ProtoError::LimitExceeded(_))),
+        "{err}"
+    );
 }
 
 #[test]
@@ -489,10 +592,17 @@ fn a_slow_link_lowers_compression_and_colour() {
     wire.extend(raw_rect(0, 0, 256, 256, [7, 7, 7]));
     let (head, tail) = wire.split_at(1000);
     v.handle_input(head, start).unwrap();
-    v.handle_input(tail, start + Duration::from_secs(10)).unwrap();
+    v.handle_input(tail, start + Duration::from_secs(10))
+        .unwrap();
     let evs = events(&mut v);
     assert!(
-        evs.iter().any(|e| matches!(e, ViewerEvent::LinkClassChanged { class: LinkClass::Slow, .. })),
+        evs.iter().any(|e| matches!(
+            e,
+            ViewerEvent::LinkClassChanged {
+                class: LinkClass::Slow,
+                ..
+            }
+        )),
         "{evs:?}"
     );
     let msgs = sent(&mut v);
@@ -504,7 +614,8 @@ fn a_slow_link_lowers_compression_and_colour() {
     // The colour drop waits for the other outstanding request (no fences here).
     let mut one = update(0);
     one.truncate(4);
-    v.handle_input(&one, start + Duration::from_secs(11)).unwrap();
+    v.handle_input(&one, start + Duration::from_secs(11))
+        .unwrap();
     assert!(events(&mut v).contains(&ViewerEvent::ColourChanged(ColourPreset::Few8)));
 }
 
@@ -519,7 +630,9 @@ fn a_fixed_encoding_is_not_overridden() {
         ..Default::default()
     };
     let (_, msgs) = connect(config, 4, 4);
-    let ClientMessage::SetEncodings(encs) = &msgs[1] else { panic!() };
+    let ClientMessage::SetEncodings(encs) = &msgs[1] else {
+        panic!()
+    };
     assert_eq!(encs[0], Encoding::HEXTILE);
     assert!(encs.contains(&Encoding::for_quality_level(3)));
     assert!(encs.contains(&Encoding::for_compress_level(2)));
@@ -528,5 +641,32 @@ fn a_fixed_encoding_is_not_overridden() {
 #[test]
 fn input_before_connecting_is_api_misuse() {
     let mut v = Viewer::new(ViewerConfig::default(), now());
-    assert!(matches!(v.key(1, true, None), Err(ClientError::ApiMisuse(_))));
+    assert!(matches!(
+        v.key(1, true, None),
+        Err(ClientError::ApiMisuse(_))
+    ));
+}
+
+#[test]
+fn colour_change_without_fences_goes_ahead_when_requests_are_idle() {
+    let (mut v, _) = connect(ViewerConfig::default(), 1, 1);
+    let t0 = now();
+    let mut one = update(1);
+    one.extend(raw_rect(0, 0, 1, 1, [9, 9, 9]));
+    v.handle_input(&one, t0).unwrap();
+    let _ = sent(&mut v);
+    v.set_colour(ColourPreset::More16).unwrap();
+    assert!(sent(&mut v).is_empty());
+    // Two requests stay outstanding on an idle screen: after 300 ms of quiet the switch
+    // goes ahead.
+    let deadline = v.poll_timeout().expect("a deadline for the pending change");
+    assert_eq!(deadline, t0 + Duration::from_millis(300));
+    v.handle_timeout(t0 + Duration::from_millis(100)).unwrap();
+    assert!(sent(&mut v).is_empty(), "not before the deadline");
+    v.handle_timeout(deadline).unwrap();
+    let msgs = sent(&mut v);
+    assert!(matches!(&msgs[0], ClientMessage::SetPixelFormat(pf) if pf.bits_per_pixel == 16));
+    assert_eq!(requests(&msgs), [(false, Rect::new(0, 0, 1, 1))]);
+    assert_eq!(v.colour(), ColourPreset::More16);
+    assert_eq!(v.poll_timeout(), None);
 }

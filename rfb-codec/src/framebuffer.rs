@@ -257,11 +257,13 @@ impl<'a> PixelView<'a> {
     ) -> Result<PixelView<'a>, CodecError> {
         let row_len = usize::from(width) * format.bytes_per_pixel();
         let needed = if height == 0 || width == 0 {
-            0
+            Some(0)
         } else {
-            (usize::from(height) - 1) * stride + row_len
+            (usize::from(height) - 1)
+                .checked_mul(stride)
+                .and_then(|n| n.checked_add(row_len))
         };
-        if stride < row_len || data.len() < needed {
+        if stride < row_len || needed.is_none_or(|n| data.len() < n) {
             return Err(CodecError::Malformed {
                 encoding: "view",
                 what: format!(

@@ -79,7 +79,15 @@ fn walk(
         }};
     }
     for tile in tiles(rect.width, rect.height) {
-        let abs = Rect::new(rect.x + tile.x, rect.y + tile.y, tile.width, tile.height);
+        // The tile in framebuffer coordinates. Only used for painting, which happens
+        // after `rect` was checked against the framebuffer; while framing, `rect` is
+        // unchecked, so the sum must not overflow.
+        let abs = Rect::new(
+            rect.x.saturating_add(tile.x),
+            rect.y.saturating_add(tile.y),
+            tile.width,
+            tile.height,
+        );
         let mask = take!(1)[0];
         if mask & RAW != 0 {
             let px = take!(usize::from(tile.width) * usize::from(tile.height) * bpp);
@@ -145,7 +153,10 @@ fn walk(
                 } else {
                     fg.unwrap_or(background)
                 };
-                fb.fill(Rect::new(abs.x + x, abs.y + y, w, h), colour)?;
+                fb.fill(
+                    Rect::new(abs.x.saturating_add(x), abs.y.saturating_add(y), w, h),
+                    colour,
+                )?;
             }
         }
         if coloured {

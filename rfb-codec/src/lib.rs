@@ -44,7 +44,9 @@ pub mod raw;
 pub mod region;
 pub mod rre;
 
+pub mod damage;
 pub mod inflate;
+pub mod tight;
 pub mod trle;
 pub mod zlib;
 pub mod zrle;
@@ -52,6 +54,9 @@ pub mod zrle;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing_tight;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing_zlib;

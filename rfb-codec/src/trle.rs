@@ -94,9 +94,31 @@ impl RectEncoder for TrleEncoder {
 }
 
 /// TRLE decoder. Stateless between rectangles; see [`TrleEncoder`] for an example.
+///
+/// [`RectDecoder::frame`] remembers the tile where it last returned `NeedMore`, and resumes
+/// there when called again for the same rectangle with the buffer grown (checked against
+/// the rectangle, format and first bytes), so framing is linear in the payload however
+/// the bytes arrive.
 #[derive(Debug, Default)]
 pub struct TrleDecoder {
     tile: Vec<u8>,
+    resume: Option<FrameResume>,
+}
+
+/// Where framing stopped short: at the start of tile `tile`, byte `pos`.
+#[derive(Debug)]
+struct FrameResume {
+    rect: Rect,
+    format: PixelFormat,
+    tile: usize,
+    pos: usize,
+    palette_size: usize,
+    /// The first bytes of the buffer, to notice a different payload.
+    head: Vec<u8>,
+}
+
+impl FrameResume {
+    const HEAD: usize = 16;
 }
 
 impl TrleDecoder {
@@ -122,14 +144,33 @@ impl RectDecoder for TrleDecoder {
         let max = limits.max_payload as usize;
         // Never look past the payload limit: a longer rectangle is refused.
         let window = &buf[..buf.len().min(max)];
+        let mut td = TileDecoder::new(cp, "TRLE", true);
+        // Resume where the last NeedMore stopped, if this is the same rectangle's payload
+        // grown (same geometry, format and leading bytes), so framing a large rectangle
+        // as its bytes trickle in stays linear.
+        let mut start = (0usize, 0usize);
+        if let Some(r) = self.resume.take() {
+            if r.rect == rect
+                && r.format == *format
+                && window.len() >= r.pos
+                && window[..r.head.len()] == r.head[..]
+            {
+                start = (r.tile, r.pos);
+                td.set_palette_size(r.palette_size);
+            }
+        }
         let mut src = SliceSource {
             buf: window,
-            pos: 0,
+            pos: start.1,
             short: None,
             encoding: "TRLE",
         };
-        let mut td = TileDecoder::new(cp, "TRLE", true);
-        for t in tiles(rect.width, rect.height, TILE_SIZE) {
+        for (i, t) in tiles(rect.width, rect.height, TILE_SIZE)
+            .enumerate()
+            .skip(start.0)
+        {
+            let tile_start = src.pos;
+            let palette_size = td.palette_size();
             let res = td.tile::<_, false>(
                 &mut src,
                 usize::from(t.width),
@@ -143,7 +184,17 @@ impl RectDecoder for TrleDecoder {
                         requested: needed as u64,
                         allowed: max as u64,
                     }),
-                    Some(needed) => Ok(Progress::NeedMore { at_least: needed }),
+                    Some(needed) => {
+                        self.resume = Some(FrameResume {
+                            rect,
+                            format: *format,
+                            tile: i,
+                            pos: tile_start,
+                            palette_size,
+                            head: window[..window.len().min(FrameResume::HEAD)].to_vec(),
+                        });
+                        Ok(Progress::NeedMore { at_least: needed })
+                    }
                     None => Err(e),
                 };
             }

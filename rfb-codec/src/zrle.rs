@@ -216,6 +216,16 @@ impl TileDecoder {
         }
     }
 
+    /// Size of the palette kept for TRLE's reuse sub-encodings.
+    pub(crate) fn palette_size(&self) -> usize {
+        self.palette_size
+    }
+
+    /// Restores the kept palette's size (framing only needs the size, not the colours).
+    pub(crate) fn set_palette_size(&mut self, n: usize) {
+        self.palette_size = n.min(MAX_PALETTE);
+    }
+
     fn read_palette<S: TileSource>(&mut self, src: &mut S, n: usize) -> Result<(), CodecError> {
         let cpp = self.cp.cpp;
         let data = src.need(n * cpp)?;
@@ -258,8 +268,23 @@ impl TileDecoder {
         th: usize,
         out: &mut [u8],
     ) -> Result<(), CodecError> {
+        // A constant pixel size lets every pixel copy compile to one store.
+        match self.cp.bpp {
+            1 => self.tile_bpp::<S, PAINT, 1>(src, tw, th, out),
+            2 => self.tile_bpp::<S, PAINT, 2>(src, tw, th, out),
+            _ => self.tile_bpp::<S, PAINT, 4>(src, tw, th, out),
+        }
+    }
+
+    fn tile_bpp<S: TileSource, const PAINT: bool, const BPP: usize>(
+        &mut self,
+        src: &mut S,
+        tw: usize,
+        th: usize,
+        out: &mut [u8],
+    ) -> Result<(), CodecError> {
         let cp = self.cp;
-        let (bpp, cpp) = (cp.bpp, cp.cpp);
+        let (bpp, cpp) = (BPP, cp.cpp);
         let area = tw * th;
         let sub = src.need(1)?[0];
         match sub {
@@ -268,9 +293,13 @@ impl TileDecoder {
                 if PAINT {
                     if cpp == bpp {
                         out[..area * bpp].copy_from_slice(data);
+                    } else if cp.off == 0 {
+                        for (px, c) in out.chunks_exact_mut(4).zip(data.chunks_exact(3)) {
+                            px.copy_from_slice(&[c[0], c[1], c[2], 0]);
+                        }
                     } else {
-                        for (px, c) in out.chunks_exact_mut(bpp).zip(data.chunks_exact(cpp)) {
-                            px.copy_from_slice(&cp.expand(c)[..bpp]);
+                        for (px, c) in out.chunks_exact_mut(4).zip(data.chunks_exact(3)) {
+                            px.copy_from_slice(&[0, c[0], c[1], c[2]]);
                         }
                     }
                 }
@@ -278,7 +307,7 @@ impl TileDecoder {
             1 => {
                 let p = cp.expand(src.need(cpp)?);
                 if PAINT {
-                    fill(out, 0, area, &p[..bpp]);
+                    fill::<BPP>(out, 0, area, &p);
                 }
             }
             2..=16 | 127 => {
@@ -318,8 +347,8 @@ impl TileDecoder {
                             ));
                         }
                         if PAINT {
-                            let at = (y * tw + x) * bpp;
-                            out[at..at + bpp].copy_from_slice(&self.palette[idx][..bpp]);
+                            let at = (y * tw + x) * BPP;
+                            out[at..at + BPP].copy_from_slice(&self.palette[idx][..BPP]);
                         }
                     }
                 }
@@ -330,7 +359,7 @@ impl TileDecoder {
                     let p = cp.expand(src.need(cpp)?);
                     let len = self.run_length(src, area - i)?;
                     if PAINT {
-                        fill(out, i, len, &p[..bpp]);
+                        fill::<BPP>(out, i, len, &p);
                     }
                     i += len;
                 }
@@ -369,7 +398,7 @@ impl TileDecoder {
                         1
                     };
                     if PAINT {
-                        fill(out, i, len, &self.palette[idx][..bpp]);
+                        fill::<BPP>(out, i, len, &self.palette[idx]);
                     }
                     i += len;
                 }
@@ -387,9 +416,9 @@ impl TileDecoder {
 
 /// Writes `len` copies of `px` from pixel index `start`.
 #[inline]
-fn fill(out: &mut [u8], start: usize, len: usize, px: &[u8]) {
-    let bpp = px.len();
-    for dst in out[start * bpp..(start + len) * bpp].chunks_exact_mut(bpp) {
+fn fill<const BPP: usize>(out: &mut [u8], start: usize, len: usize, px: &[u8; 4]) {
+    let px = &px[..BPP];
+    for dst in out[start * BPP..(start + len) * BPP].chunks_exact_mut(BPP) {
         dst.copy_from_slice(px);
     }
 }
@@ -563,7 +592,15 @@ impl TileEncoder {
         for r in 0..tile.height {
             let row = view.row(tile.y + r);
             let row = &row[usize::from(tile.x) * bpp..(usize::from(tile.x) + tw) * bpp];
-            self.keys.extend(row.chunks_exact(bpp).map(|px| cp.key(px)));
+            if bpp == 4 {
+                let keep = cp.keep;
+                self.keys.extend(
+                    row.chunks_exact(4)
+                        .map(|px| u32::from_le_bytes([px[0], px[1], px[2], px[3]]) & keep),
+                );
+            } else {
+                self.keys.extend(row.chunks_exact(bpp).map(|px| cp.key(px)));
+            }
         }
         self.runs.clear();
         self.cur.clear();
@@ -629,8 +666,29 @@ impl TileEncoder {
             Chosen::Raw => {
                 out.push(0);
                 out.reserve(area * cpp);
-                for &k in &self.keys {
-                    cp.put(k, out);
+                match (cpp, cp.off) {
+                    (3, 0) => {
+                        for &k in &self.keys {
+                            let b = k.to_le_bytes();
+                            out.extend_from_slice(&[b[0], b[1], b[2]]);
+                        }
+                    }
+                    (3, _) => {
+                        for &k in &self.keys {
+                            let b = k.to_le_bytes();
+                            out.extend_from_slice(&[b[1], b[2], b[3]]);
+                        }
+                    }
+                    (4, _) => {
+                        for &k in &self.keys {
+                            out.extend_from_slice(&k.to_le_bytes());
+                        }
+                    }
+                    _ => {
+                        for &k in &self.keys {
+                            cp.put(k, out);
+                        }
+                    }
                 }
             }
             Chosen::Solid => {

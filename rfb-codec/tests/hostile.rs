@@ -47,10 +47,17 @@ fn rectangle_outside_the_framebuffer() {
             d.encoding()
         );
     }
-    // Edges at u16::MAX do not overflow.
-    let far = Rect::new(u16::MAX, u16::MAX, u16::MAX, 1);
+    // Edges at u16::MAX do not overflow, neither while framing (the rectangle is not
+    // checked yet) nor while decoding.
+    let far = Rect::new(u16::MAX - 3, u16::MAX - 3, 40, 40);
+    let tiles: Vec<u8> = [2u8, 1]
+        .into_iter()
+        .chain(std::iter::repeat_n(0u8, 8))
+        .collect();
     for mut d in decoders() {
+        let _ = d.frame(far, fb.format(), &tiles, &limits());
         assert!(d.decode(far, &[], &mut fb, &limits()).is_err());
+        assert!(d.decode(far, &tiles, &mut fb, &limits()).is_err());
     }
     assert_eq!(fb.data(), &[0; 64]);
 }
@@ -192,13 +199,18 @@ fn pseudo_payload_limits() {
     );
 }
 
+/// Mostly small coordinates, sometimes near the end of the u16 range.
+fn coord() -> impl Strategy<Value = u16> {
+    prop_oneof![3 => 0u16..40, 1 => (u16::MAX - 40)..=u16::MAX]
+}
+
 proptest! {
     /// Any bytes, any rectangle, any format: an answer, never a panic, and a decode of
     /// what was framed either succeeds or fails cleanly.
     #[test]
     fn arbitrary_payloads(
         bytes in proptest::collection::vec(any::<u8>(), 0..600),
-        (x, y, w, h) in (0u16..40, 0u16..40, 0u16..40, 0u16..40),
+        (x, y, w, h) in (coord(), coord(), 0u16..40, 0u16..40),
         f in 0usize..4,
     ) {
         let format = [PixelFormat::RGB888, PixelFormat::RGB565, PixelFormat::RGB332, PixelFormat { big_endian: true, ..PixelFormat::RGB565 }][f];

@@ -231,3 +231,36 @@ fn out_of_bounds_rectangle() {
     assert!(matches!(err, CodecError::OutOfBounds { .. }), "{err:?}");
     assert!(fb.data().iter().all(|&b| b == 0));
 }
+
+#[test]
+fn framing_a_different_payload_after_need_more_starts_over() {
+    let rect = Rect::new(0, 0, 32, 16);
+    let fmt = PixelFormat::COLOUR_MAP8;
+    let limits = CodecLimits::default();
+    let mut dec = TrleDecoder::new();
+    // Payload A: a raw tile (257 bytes) then a solid one; frame only its first 260 bytes.
+    let mut a = vec![0u8];
+    a.extend([7u8; 256]);
+    a.extend([1, 9]);
+    assert_eq!(
+        dec.frame(rect, &fmt, &a[..258], &limits).unwrap(),
+        Progress::NeedMore { at_least: 259 }
+    );
+    // Payload B for a rectangle of the same geometry: two solid tiles, 4 bytes.
+    let b = [1u8, 3, 1, 4, 0xee];
+    assert_eq!(
+        dec.frame(rect, &fmt, &b, &limits).unwrap(),
+        Progress::Done {
+            item: (),
+            consumed: 4
+        }
+    );
+    // And A, whole, still frames to its full length.
+    assert_eq!(
+        dec.frame(rect, &fmt, &a, &limits).unwrap(),
+        Progress::Done {
+            item: (),
+            consumed: a.len()
+        }
+    );
+}

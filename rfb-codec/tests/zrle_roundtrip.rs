@@ -119,7 +119,15 @@ fn roundtrip(
 }
 
 /// Format index, width, height, colours, run choices, rectangles, framing chunk size.
-type Case = (usize, u16, u16, Vec<u32>, Vec<u8>, Vec<(u16, u16, u16, u16)>, usize);
+type Case = (
+    usize,
+    u16,
+    u16,
+    Vec<u32>,
+    Vec<u8>,
+    Vec<(u16, u16, u16, u16)>,
+    usize,
+);
 
 fn case() -> impl Strategy<Value = Case> {
     (

@@ -13,15 +13,18 @@ use crate::ServerError;
 /// A Provide message carrying `text` (UTF-8, CR LF line ends, NUL-terminated, as the
 /// extension wants), deflated into its own zlib stream.
 pub(crate) fn provide_text(text: &str) -> ExtendedClipboard {
-    let mut data = text.replace("\r\n", "\n").replace('\n', "\r\n").into_bytes();
+    let mut data = text
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n")
+        .into_bytes();
     data.push(0);
     let raw = encode_provide_payload(&[(Format::TEXT, Bytes::from(data))]);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing to a Vec cannot fail.
-    let zlib = match z.write_all(&raw).and_then(|()| z.finish()) {
-        Ok(v) => v,
-        Err(_) => Vec::new(),
-    };
+    let zlib: Vec<u8> = z
+        .write_all(&raw)
+        .and_then(|()| z.finish())
+        .unwrap_or_default();
     ExtendedClipboard::Provide {
         formats: Formats::TEXT,
         zlib: zlib.into(),
@@ -73,8 +76,7 @@ mod tests {
             max_cut_text: 100,
             ..Limits::default()
         };
-        let ExtendedClipboard::Provide { formats, zlib } = provide_text(&"x".repeat(10_000))
-        else {
+        let ExtendedClipboard::Provide { formats, zlib } = provide_text(&"x".repeat(10_000)) else {
             panic!("not a provide")
         };
         assert!(read_provided_text(formats, &zlib, &limits).is_err());

@@ -72,12 +72,20 @@ pub enum ServerEvent {
 ///   [`handle_timeout`](Self::handle_timeout);
 /// - commands from the product: [`decide_auth`](Self::decide_auth),
 ///   [`set_desktop`](Self::set_desktop), [`send`](Self::send),
-///   [`send_raw`](Self::send_raw), [`close`](Self::close);
+///   [`send_raw`](Self::send_raw), [`close`](Self::close); in the normal phase
+///   [`add_pending`](Self::add_pending) / [`add_damage`](Self::add_damage),
+///   [`write_update`](Self::write_update), [`set_view_only`](Self::set_view_only),
+///   [`bell`](Self::bell), [`send_clipboard`](Self::send_clipboard),
+///   [`set_desktop_name`](Self::set_desktop_name), [`set_cursor`](Self::set_cursor),
+///   [`set_screens`](Self::set_screens), [`answer_desktop_size`](Self::answer_desktop_size);
 /// - outputs: [`poll_transmit`](Self::poll_transmit), [`poll_event`](Self::poll_event),
-///   [`poll_timeout`](Self::poll_timeout).
+///   [`poll_timeout`](Self::poll_timeout), and the flow-control questions
+///   [`wants_input`](Self::wants_input) and [`wants_update`](Self::wants_update).
 ///
 /// After every input or command, drain `poll_transmit` (write everything it returns),
-/// then `poll_event` until `None`, then re-arm the timer from `poll_timeout`.
+/// then `poll_event` until `None`, then (normal phase) hand over new damage and call
+/// `write_update` with the current frame, then re-arm the timer from `poll_timeout`.
+/// Read from the transport only while `wants_input` is true.
 ///
 /// A fatal error is sticky: the failing call and every later call return the same
 /// [`ServerError`], but `poll_transmit` still yields what was queued before the failure
@@ -113,6 +121,7 @@ pub struct ServerConnection {
     version: Option<ProtocolVersion>,
     security_type: Option<SecurityType>,
     parse_state: ClientParseState,
+    pub(crate) view_only: bool,
 }
 
 impl std::fmt::Debug for ServerConnection {
@@ -175,6 +184,7 @@ pub(crate) struct Cx<'a> {
     pub(crate) out: &'a mut BytesMut,
     pub(crate) events: &'a mut VecDeque<ServerEvent>,
     pub(crate) parse_state: &'a ClientParseState,
+    pub(crate) view_only: bool,
 }
 
 impl Cx<'_> {
@@ -372,7 +382,10 @@ impl AwaitClientInit {
             security_type: self.security_type,
             shared: init.shared,
         });
-        Ok(Step::Next(State::Normal(Normal::new(cx.desktop, init.shared))))
+        Ok(Step::Next(State::Normal(Normal::new(
+            cx.desktop,
+            init.shared,
+        ))))
     }
 }
 
@@ -405,6 +418,7 @@ impl ServerConnection {
             version: None,
             security_type: None,
             parse_state: ClientParseState::default(),
+            view_only: false,
         }
     }
 
@@ -546,6 +560,7 @@ impl ServerConnection {
             out: &mut self.out,
             events: &mut self.events,
             parse_state: &self.parse_state,
+            view_only: self.view_only,
         };
         match waiting.decide(decision, &mut cx) {
             Ok(next) => {
@@ -590,7 +605,7 @@ impl ServerConnection {
         }
     }
 
-    fn check(&self) -> Result<&State, ServerError> {
+    pub(crate) fn check(&self) -> Result<&State, ServerError> {
         self.state.as_ref().map_err(Clone::clone)
     }
 
@@ -613,6 +628,7 @@ impl ServerConnection {
                 out: &mut self.out,
                 events: &mut self.events,
                 parse_state: &self.parse_state,
+                view_only: self.view_only,
             };
             let result = match state {
                 State::AwaitVersion(s) => s.advance(&mut cx),

@@ -7,7 +7,7 @@
 //!
 //! Flow control: an update is encoded only when the viewer asked for one (or has
 //! continuous updates) and fewer than [`ServerConfig::update_budget`] bytes wait to be
-//! written; the task holds at most one more chunk in its writer. A viewer that never
+//! written (in the connection and in the task's writer together). A viewer that never
 //! reads therefore holds at most the budget plus one update, while its pending region
 //! keeps merging newer frames.
 //!
@@ -278,6 +278,50 @@ impl std::fmt::Debug for Server {
 }
 
 /// The product's handle on a [`Server`]: cheap to clone, usable from any task.
+///
+/// Serving an in-memory stream and pushing a frame:
+///
+/// ```
+/// use std::sync::Arc;
+/// use rfb_codec::Framebuffer;
+/// use rfb_proto::{PixelFormat, Rect};
+/// use rfb_server::driver::{Server, ServerOptions};
+/// use rfb_server::{AllowAll, Damage, ServerConfig};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+///     let options = ServerOptions::new(ServerConfig::no_auth(), Arc::new(AllowAll));
+///     let (server, _events) = Server::new(Framebuffer::new(4, 2, PixelFormat::RGB888), options);
+///     let handle = server.handle();
+///     let (mut viewer, stream) = tokio::io::duplex(4096);
+///     tokio::spawn(async move { server.serve_stream(stream, None).await });
+///
+///     let mut buf = [0u8; 12];
+///     viewer.read_exact(&mut buf).await.unwrap();
+///     assert_eq!(&buf, b"RFB 003.008\n");
+///     viewer.write_all(b"RFB 003.008\n").await.unwrap();
+///     viewer.read_exact(&mut buf[..2]).await.unwrap(); // one type: None
+///     viewer.write_all(&[1]).await.unwrap();
+///     viewer.read_exact(&mut buf[..4]).await.unwrap(); // SecurityResult OK
+///     viewer.write_all(&[1]).await.unwrap();           // ClientInit, shared
+///     let mut init = [0u8; 24 + 3];                    // ServerInit, name "rfb"
+///     viewer.read_exact(&mut init).await.unwrap();
+///     assert_eq!(&init[..4], [0, 4, 0, 2]);
+///     assert_eq!(handle.viewers().len(), 1);
+///
+///     // A pixel changes; the viewer asks for an incremental update in Raw.
+///     let mut next = Framebuffer::new(4, 2, PixelFormat::RGB888);
+///     next.fill(Rect::new(1, 1, 1, 1), &[9, 8, 7, 0]).unwrap();
+///     handle.update(next, Damage::Everything);
+///     viewer.write_all(&[3, 1, 0, 0, 0, 0, 0, 4, 0, 2]).await.unwrap();
+///     let mut update = [0u8; 4 + 12 + 4 * 2 * 4];
+///     viewer.read_exact(&mut update).await.unwrap();
+///     assert_eq!(&update[..4], [0, 0, 0, 1]);          // one rectangle: the 64x64 tile
+///     assert_eq!(&update[4..16], [0, 0, 0, 0, 0, 4, 0, 2, 0, 0, 0, 0]);
+///     assert_eq!(&update[16 + 5 * 4..16 + 6 * 4], [9, 8, 7, 0]);
+///     handle.shutdown("done");
+/// });
+/// ```
 #[derive(Clone)]
 pub struct ServerHandle {
     inner: Arc<Inner>,
@@ -292,7 +336,10 @@ impl std::fmt::Debug for ServerHandle {
 impl Server {
     /// A server showing `frame` (its pixel format is the native format every update is
     /// translated from), and the channel on which viewers' events arrive.
-    pub fn new(frame: Framebuffer, options: ServerOptions) -> (Server, mpsc::Receiver<ViewerEvent>) {
+    pub fn new(
+        frame: Framebuffer,
+        options: ServerOptions,
+    ) -> (Server, mpsc::Receiver<ViewerEvent>) {
         let (events, rx) = mpsc::channel(options.event_capacity.max(1));
         let (audit, _) = broadcast::channel(256);
         let (shutdown, _) = watch::channel(None);
@@ -584,7 +631,10 @@ where
                     let now = std::time::Instant::now();
                     let allowed = ip.is_none_or(|ip| lock(&inner.throttle).allowed(ip, now));
                     let decision = if allowed {
-                        inner.options.authenticator.decide(security_type, &credentials)
+                        inner
+                            .options
+                            .authenticator
+                            .decide(security_type, &credentials)
                     } else {
                         AuthDecision::reject("too many failed attempts; try again later")
                     };
@@ -601,6 +651,9 @@ where
                                     }))
                                 }
                                 None => {
+                                    let view_only =
+                                        lock(&inner.viewers).get(&id).is_some_and(|e| e.view_only);
+                                    let _ = conn.set_view_only(view_only);
                                     let _ = conn.decide_auth(AuthDecision::Accept);
                                 }
                             }
@@ -634,14 +687,11 @@ where
                                 }
                             }
                         }
-                        let e = viewers.get_mut(&id);
-                        let view_only = e.as_ref().is_some_and(|e| e.view_only);
-                        if let Some(e) = e {
+                        if let Some(e) = viewers.get_mut(&id) {
                             e.authenticated = true;
                         }
-                        view_only
+                        conn.is_view_only()
                     };
-                    let _ = conn.set_view_only(view_only);
                     inner.audit(AuditEvent::Authenticated {
                         viewer: id,
                         view_only,
@@ -688,7 +738,10 @@ where
                 }
                 Arc::clone(session.frame())
             };
-            if conn.wants_update() {
+            // Count the bytes this task still holds too: the budget bounds both.
+            if conn.wants_update()
+                && wbuf.len() + conn.pending_transmit() < inner.options.config.update_budget
+            {
                 let _ = conn.write_update(&frame);
             }
         }
@@ -740,9 +793,15 @@ where
                 consent = None;
                 match c {
                     Consent::Allow | Consent::ViewOnly => {
-                        if let Some(e) = lock(&inner.viewers).get_mut(&id) {
-                            e.view_only = e.view_only || c == Consent::ViewOnly;
-                        }
+                        let view_only = match lock(&inner.viewers).get_mut(&id) {
+                            Some(e) => {
+                                e.view_only = e.view_only || c == Consent::ViewOnly;
+                                e.view_only
+                            }
+                            None => c == Consent::ViewOnly,
+                        };
+                        // Before accepting: input pipelined behind ClientInit is filtered.
+                        let _ = conn.set_view_only(view_only);
                         let _ = conn.decide_auth(AuthDecision::Accept);
                     }
                     Consent::Deny => {
@@ -773,9 +832,7 @@ fn apply(inner: &Inner, conn: &mut ServerConnection, id: ViewerId, cmd: Command,
             if let Some(e) = lock(&inner.viewers).get_mut(&id) {
                 e.view_only = view_only;
             }
-            if normal {
-                let _ = conn.set_view_only(view_only);
-            }
+            let _ = conn.set_view_only(view_only);
             inner.audit(AuditEvent::PermissionChanged {
                 viewer: id,
                 view_only,

@@ -1,4 +1,4 @@
-//! An embeddable RFB (VNC) server, sans-IO.
+//! An embeddable RFB (VNC) server: a sans-IO core and a tokio driver.
 //!
 //! # Design overview
 //!
@@ -16,20 +16,52 @@
 //! SecurityResult (with the 3.8 reason string), ClientInit and ServerInit. Randomness
 //! (the VNC Authentication challenge) is injected through [`RandomSource`].
 //!
+//! In the normal phase the connection handles the protocol's housekeeping itself
+//! (SetPixelFormat, SetEncodings with the quality/compress levels, update requests,
+//! continuous updates, fences, Extended Clipboard negotiation) and delivers input,
+//! clipboard text and resize requests as events; a view-only viewer's input is dropped.
+//! Commands send the bell, clipboard text, a new desktop name, a cursor shape, or a
+//! resized desktop.
+//!
+//! **Diff once, fan out.** A [`Session`] holds the product's current frame: each new
+//! frame comes with a [`Damage`] hint (or a [`CopyMove`]), one pass refines the hint to
+//! the 64x64 tiles that really changed, and every viewer accumulates its own
+//! [`PendingUpdate`]. A connection encodes an update ([`ServerConnection::write_update`])
+//! only when its viewer asked for one (or has continuous updates) and fewer than
+//! [`ServerConfig::update_budget`] bytes wait to be sent; a slow viewer gets merged,
+//! newer frames, never a queue. Pixels are translated to each viewer's format and
+//! written in the first encoding of its list that `rfb-codec` can produce (ZRLE, TRLE,
+//! Zlib, Hextile, RRE, CoRRE, Raw), with CopyRect for moves.
+//!
+//! **Back-pressure.** [`ServerConnection::wants_input`] turns false while
+//! [`ServerConfig::max_pending_events`] events or `update_budget` bytes of output wait,
+//! and parsing pauses; a client flooding messages is held back by TCP, not by memory.
+//!
+//! With the `tokio` feature (default), [`driver`] runs one task per connection and gives
+//! the product a [`driver::ServerHandle`]: push frames, ring the bell, share the
+//! clipboard, list, disconnect or switch viewers between view-only and control, connect
+//! out to a listening viewer, shut down gracefully. Remote-support hooks: a consent
+//! callback ([`driver::ConsentHook`]), [`OneTimePassword`], a join deadline, an audit
+//! stream ([`driver::AuditEvent`]) and [`AuthThrottle`] for failed authentications.
+//!
 //! Errors are sticky: after the first [`ServerError`] every call returns it, while the
 //! bytes queued before it (such as a refusal reason) can still be flushed.
 //!
 //! Hostile clients: every parser is bounded by [`rfb_proto::Limits`]; the handshake has
 //! a deadline ([`ServerConfig::handshake_timeout`]); a client that picks a security type
 //! it was not offered is refused (a server offering only VNC Authentication never lets
-//! "None" through).
+//! "None" through); Extended Clipboard data is inflated with a cap.
+//!
+//! Not yet: Tight/JPEG encoding, fence-based RTT flow control for continuous updates
+//! (the byte budget stands in), ExtendedMouseButtons, xvp replies (xvp requests are
+//! delivered as events), resize through the tokio driver (it refuses SetDesktopSize).
 
 mod auth;
-#[cfg(feature = "tokio")]
-pub mod driver;
 mod clipboard;
 mod config;
 mod connection;
+#[cfg(feature = "tokio")]
+pub mod driver;
 mod error;
 mod normal;
 mod pending;

@@ -34,7 +34,6 @@ struct Viewer {
     features: Features,
     /// Extensions whose first listing we already answered.
     announced: Features,
-    view_only: bool,
     updater: Updater,
     /// The viewer's Extended Clipboard capabilities, once it sent them.
     client_clip: Option<(Formats, Actions, Vec<u32>)>,
@@ -57,7 +56,6 @@ impl Normal {
                 encodings: Vec::new(),
                 features: Features::default(),
                 announced: Features::default(),
-                view_only: false,
                 updater: Updater::new(),
                 client_clip: None,
                 our_text: None,
@@ -108,8 +106,7 @@ impl Normal {
                     .encode(cx.out);
                 }
                 v.format = pf;
-                v.updater
-                    .set_formats(&v.native, &pf, v.palette.as_ref())?;
+                v.updater.set_formats(&v.native, &pf, v.palette.as_ref())?;
                 cx.events.push_back(ServerEvent::Message(msg));
             }
             ClientMessage::SetEncodings(ref list) => {
@@ -142,6 +139,10 @@ impl Normal {
                         max_sizes: vec![cx.config.limits.max_cut_text],
                     };
                     ServerMessage::ServerCutText(CutText::Extended(caps)).encode(cx.out);
+                }
+                if f.qemu_key && !v.announced.qemu_key {
+                    v.announced.qemu_key = true;
+                    v.updater.qemu_key_ack = true;
                 }
                 if f.extended_desktop_size && !v.announced.extended_desktop_size {
                     // Tells the viewer the layout (and that SetDesktopSize is understood).
@@ -178,26 +179,22 @@ impl Normal {
                 }
                 cx.events.push_back(ServerEvent::Message(msg));
             }
-            ClientMessage::Fence(f) => {
-                // We process messages strictly in order and answer at once, so every
-                // flag we know (block before/after, sync next) is honoured.
-                if f.is_request() {
-                    ServerMessage::Fence(f.response()).encode(cx.out);
-                }
+            // We process messages strictly in order and answer at once, so every flag we
+            // know (block before/after, sync next) is honoured. Responses need nothing.
+            ClientMessage::Fence(f) if f.is_request() => {
+                ServerMessage::Fence(f.response()).encode(cx.out);
             }
             ClientMessage::KeyEvent(_)
             | ClientMessage::PointerEvent(_)
             | ClientMessage::QemuKeyEvent(_)
-            | ClientMessage::Xvp(_) => {
-                if !v.view_only {
-                    cx.events.push_back(ServerEvent::Message(msg));
-                }
+            | ClientMessage::Xvp(_)
+                if !cx.view_only =>
+            {
+                cx.events.push_back(ServerEvent::Message(msg));
             }
-            ClientMessage::ClientCutText(CutText::Latin1(bytes)) => {
-                if !v.view_only {
-                    cx.events
-                        .push_back(ServerEvent::ClipboardText(rfb_proto::decode_text(&bytes)));
-                }
+            ClientMessage::ClientCutText(CutText::Latin1(bytes)) if !cx.view_only => {
+                cx.events
+                    .push_back(ServerEvent::ClipboardText(rfb_proto::decode_text(&bytes)));
             }
             ClientMessage::ClientCutText(CutText::Extended(ext)) => {
                 if !v.features.extended_clipboard {
@@ -209,8 +206,8 @@ impl Normal {
                 self.extended_clipboard(ext, cx)?;
             }
             ClientMessage::SetDesktopSize(req) => {
-                if v.view_only || v.resize_requested {
-                    let status = if v.view_only {
+                if cx.view_only || v.resize_requested {
+                    let status = if cx.view_only {
                         ExtendedDesktopSize::STATUS_PROHIBITED
                     } else {
                         ExtendedDesktopSize::STATUS_OUT_OF_RESOURCES
@@ -221,8 +218,7 @@ impl Normal {
                     cx.events.push_back(ServerEvent::DesktopSizeRequested(req));
                 }
             }
-            // Future message kinds: nothing to do.
-            #[allow(unreachable_patterns)]
+            // Fence responses; input and classic cut text from a view-only viewer.
             _ => {}
         }
         Ok(())
@@ -241,7 +237,7 @@ impl Normal {
                 max_sizes,
             } => v.client_clip = Some((formats, actions, max_sizes)),
             ExtendedClipboard::Notify(formats) => {
-                if formats.contains(rfb_proto::clipboard::Format::TEXT) && !v.view_only {
+                if formats.contains(rfb_proto::clipboard::Format::TEXT) && !cx.view_only {
                     send_ext(cx.out, ExtendedClipboard::Request(Formats::TEXT));
                 }
             }
@@ -261,10 +257,12 @@ impl Normal {
                 send_ext(cx.out, ExtendedClipboard::Notify(formats));
             }
             ExtendedClipboard::Provide { formats, zlib } => {
-                if v.view_only {
+                if cx.view_only {
                     return Ok(());
                 }
-                if let Some(text) = clipboard::read_provided_text(formats, &zlib, &cx.config.limits)? {
+                if let Some(text) =
+                    clipboard::read_provided_text(formats, &zlib, &cx.config.limits)?
+                {
                     cx.events.push_back(ServerEvent::ClipboardText(text));
                 }
             }
@@ -327,13 +325,16 @@ impl ServerConnection {
 
     /// Whether input and clipboard from this viewer are dropped.
     pub fn is_view_only(&self) -> bool {
-        self.normal().is_some_and(|v| v.view_only)
+        self.view_only
     }
 
     /// Switches the viewer between view-only (its key, pointer, QEMU key, xvp, cut-text
-    /// and SetDesktopSize messages are dropped) and control.
+    /// and SetDesktopSize messages are dropped) and control. May be called at any time,
+    /// also before [`decide_auth`](Self::decide_auth), so that input pipelined behind
+    /// ClientInit is already filtered. Default: control.
     pub fn set_view_only(&mut self, view_only: bool) -> Result<(), ServerError> {
-        self.normal_mut()?.0.view_only = view_only;
+        self.check()?;
+        self.view_only = view_only;
         Ok(())
     }
 
@@ -355,7 +356,8 @@ impl ServerConnection {
 
     /// True while continuous updates are enabled.
     pub fn continuous_updates(&self) -> bool {
-        self.normal().is_some_and(|v| v.updater.continuous.is_some())
+        self.normal()
+            .is_some_and(|v| v.updater.continuous.is_some())
     }
 
     /// Adds changes the viewer has not been sent (from [`Session::take`](crate::Session::take)).

@@ -45,6 +45,13 @@ impl CopyMove {
 }
 
 /// A damage hint from the product: what may have changed in a new frame.
+///
+/// ```
+/// use rfb_proto::Rect;
+/// use rfb_server::Damage;
+/// let d = Damage::from(Rect::new(0, 0, 10, 10));
+/// assert!(matches!(d, Damage::Region(r) if r.contains(9, 9) && !r.contains(10, 0)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Damage {
     /// Anything may have changed.
@@ -125,7 +132,10 @@ impl PendingUpdate {
         }
         // The destination now holds the moved pixels; what was pending there is
         // overwritten, except what the move itself carries in stale.
-        self.region = self.region.subtract(&Region::from(mv.dst())).union(&carried);
+        self.region = self
+            .region
+            .subtract(&Region::from(mv.dst()))
+            .union(&carried);
         self.copy = Some(mv);
     }
 

@@ -169,7 +169,11 @@ impl AuthThrottle {
     /// Records a failed authentication from `ip` at `now`.
     pub fn failure(&mut self, ip: IpAddr, now: Instant) {
         if !self.entries.contains_key(&ip) && self.entries.len() >= self.max_addresses {
-            let stalest = self.entries.iter().min_by_key(|(_, e)| e.first).map(|(k, _)| *k);
+            let stalest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, e)| e.first)
+                .map(|(k, _)| *k);
             if let Some(k) = stalest {
                 self.entries.remove(&k);
             }
@@ -239,8 +243,10 @@ mod tests {
 
     #[test]
     fn memory_is_bounded() {
-        let mut t = AuthThrottle::default();
-        t.max_addresses = 10;
+        let mut t = AuthThrottle {
+            max_addresses: 10,
+            ..AuthThrottle::default()
+        };
         let now = Instant::now();
         for i in 0..100u8 {
             t.failure(IpAddr::from([10, 0, 0, i]), now);

@@ -12,6 +12,11 @@ use crate::{CopyMove, Damage, PendingUpdate};
 pub const TILE: u16 = 64;
 
 /// Identifies one viewer inside a [`Session`].
+///
+/// ```
+/// use rfb_server::ViewerId;
+/// assert_eq!(ViewerId(3).to_string(), "#3");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ViewerId(pub u64);
 
@@ -204,7 +209,10 @@ pub(crate) fn refine(old: &Framebuffer, new: &Framebuffer, hint: &Region) -> Reg
                 let x = (tx * usize::from(TILE)) as u16;
                 let y = (ty * usize::from(TILE)) as u16;
                 let tile = Rect::new(x, y, TILE.min(w - x), TILE.min(h - y));
-                let (a, b) = (usize::from(tile.x) * bpp, usize::from(tile.right() as u16) * bpp);
+                let (a, b) = (
+                    usize::from(tile.x) * bpp,
+                    usize::from(tile.right() as u16) * bpp,
+                );
                 let differs = (tile.y..tile.y + tile.height)
                     .any(|row| old.row(row)[a..b] != new.row(row)[a..b]);
                 if differs {

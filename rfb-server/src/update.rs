@@ -103,6 +103,8 @@ pub(crate) struct Updater {
     pub(crate) layout_reply: Option<(u16, u16)>,
     pub(crate) name: Option<String>,
     pub(crate) cursor: Option<CursorImage>,
+    /// Confirms the QEMU Extended Key Event extension (an empty pseudo-rectangle).
+    pub(crate) qemu_key_ack: bool,
 }
 
 impl Updater {
@@ -118,6 +120,7 @@ impl Updater {
             layout_reply: None,
             name: None,
             cursor: None,
+            qemu_key_ack: false,
         }
     }
 
@@ -160,6 +163,7 @@ impl Updater {
             || self.layout_reply.is_some()
             || self.name.is_some()
             || self.cursor.is_some()
+            || self.qemu_key_ack
     }
 
     /// Whether the viewer may receive an update now (it asked, or has continuous updates).
@@ -259,6 +263,9 @@ impl Updater {
                 pieces.push(Piece::Cursor(kind, c));
             }
         }
+        if std::mem::take(&mut self.qemu_key_ack) {
+            pieces.push(Piece::Empty(Encoding::QEMU_EXTENDED_KEY_EVENT));
+        }
         if let Some(mv) = copy {
             pieces.push(Piece::Copy(mv));
         }
@@ -313,6 +320,11 @@ impl Updater {
             }
             .encode(out),
             Piece::Layout(eds) => eds.encode(out),
+            Piece::Empty(encoding) => RectHeader {
+                rect: Rect::new(0, 0, 0, 0),
+                encoding,
+            }
+            .encode(out),
             Piece::Name(name) => {
                 RectHeader {
                     rect: Rect::new(0, 0, 0, 0),
@@ -384,6 +396,7 @@ impl Updater {
 
 enum Piece {
     Size(u16, u16),
+    Empty(Encoding),
     Layout(ExtendedDesktopSize),
     Name(String),
     Cursor(Encoding, CursorImage),

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use rfb_client::{ClientConfig, ClientConnection, ClientEvent, CodecFramer, RemoteFramebuffer};
 use rfb_codec::{CodecLimits, Framebuffer, Palette, Translator};
-use rfb_proto::client::{EnableContinuousUpdates, FramebufferUpdateRequest, KeyEvent, PointerEvent};
+use rfb_proto::client::{
+    EnableContinuousUpdates, FramebufferUpdateRequest, KeyEvent, PointerEvent,
+};
 use rfb_proto::clipboard::ExtendedClipboard;
 use rfb_proto::{
     ClientMessage, CutText, Encoding, Fence, PixelFormat, Rect, ServerInit, ServerMessage,
@@ -166,7 +168,10 @@ impl Viewer {
     fn set_format(&mut self, pf: PixelFormat) {
         self.send(ClientMessage::SetPixelFormat(pf));
         self.fb.as_mut().unwrap().set_pixel_format(pf);
-        self.fb.as_mut().unwrap().set_palette(Palette::for_format(&pf));
+        self.fb
+            .as_mut()
+            .unwrap()
+            .set_palette(Palette::for_format(&pf));
     }
 
     fn request(&mut self, incremental: bool) {
@@ -182,8 +187,8 @@ impl Viewer {
     fn assert_matches(&self, frame: &Framebuffer) {
         let fb = self.fb.as_ref().unwrap().framebuffer();
         let pf = *fb.format();
-        let t = Translator::new(frame.format(), None, &pf, Palette::for_format(&pf).as_ref())
-            .unwrap();
+        let t =
+            Translator::new(frame.format(), None, &pf, Palette::for_format(&pf).as_ref()).unwrap();
         let expected = t.translate(&frame.view(frame.rect()).unwrap()).unwrap();
         assert_eq!(fb.width(), frame.width());
         if fb.data() != &expected[..] {
@@ -277,7 +282,8 @@ fn incremental_request_waits_for_changes_and_sends_only_them() {
     v.pump(&mut session);
     assert_eq!(v.updates, 1, "nothing changed: the request waits");
     let mut next = (**session.frame()).clone();
-    next.fill(Rect::new(130, 100, 3, 3), &[0, 0, 255, 0]).unwrap();
+    next.fill(Rect::new(130, 100, 3, 3), &[0, 0, 255, 0])
+        .unwrap();
     let changed = session.update(next, Damage::Everything);
     assert_eq!(changed.bounding_box(), Some(Rect::new(128, 64, 64, 64)));
     let sent_before = v.server.pending_transmit();
@@ -336,12 +342,17 @@ fn continuous_updates_flow_without_requests() {
     ]));
     v.pump(&mut session);
     // The server confirms the extension with EndOfContinuousUpdates.
-    assert_eq!(v.client_messages, vec![ServerMessage::EndOfContinuousUpdates]);
+    assert_eq!(
+        v.client_messages,
+        vec![ServerMessage::EndOfContinuousUpdates]
+    );
     v.request(false);
-    v.send(ClientMessage::EnableContinuousUpdates(EnableContinuousUpdates {
-        enable: true,
-        rect: Rect::new(0, 0, W, H),
-    }));
+    v.send(ClientMessage::EnableContinuousUpdates(
+        EnableContinuousUpdates {
+            enable: true,
+            rect: Rect::new(0, 0, W, H),
+        },
+    ));
     v.pump(&mut session);
     assert!(v.server.continuous_updates());
     let base = v.updates;
@@ -351,10 +362,12 @@ fn continuous_updates_flow_without_requests() {
         assert_eq!(v.updates, base + usize::from(seed), "no request needed");
         v.assert_matches(session.frame());
     }
-    v.send(ClientMessage::EnableContinuousUpdates(EnableContinuousUpdates {
-        enable: false,
-        rect: Rect::new(0, 0, W, H),
-    }));
+    v.send(ClientMessage::EnableContinuousUpdates(
+        EnableContinuousUpdates {
+            enable: false,
+            rect: Rect::new(0, 0, W, H),
+        },
+    ));
     v.pump(&mut session);
     assert_eq!(
         v.client_messages.last(),
@@ -370,10 +383,12 @@ fn continuous_updates_flow_without_requests() {
 fn continuous_updates_without_negotiation_is_an_error() {
     let mut session = Session::new(picture(0));
     let mut v = Viewer::new(&mut session, config(), Instant::now());
-    v.send(ClientMessage::EnableContinuousUpdates(EnableContinuousUpdates {
-        enable: true,
-        rect: Rect::new(0, 0, W, H),
-    }));
+    v.send(ClientMessage::EnableContinuousUpdates(
+        EnableContinuousUpdates {
+            enable: true,
+            rect: Rect::new(0, 0, W, H),
+        },
+    ));
     v.pump(&mut session);
     assert!(v.server_error.is_some());
 }
@@ -382,7 +397,10 @@ fn continuous_updates_without_negotiation_is_an_error() {
 fn fences_are_announced_and_answered() {
     let mut session = Session::new(picture(0));
     let mut v = Viewer::new(&mut session, config(), Instant::now());
-    v.send(ClientMessage::SetEncodings(vec![Encoding::RAW, Encoding::FENCE]));
+    v.send(ClientMessage::SetEncodings(vec![
+        Encoding::RAW,
+        Encoding::FENCE,
+    ]));
     v.pump(&mut session);
     let [ServerMessage::Fence(announce)] = &v.client_messages[..] else {
         panic!("{:?}", v.client_messages)
@@ -440,7 +458,10 @@ fn a_viewer_that_never_reads_stays_bounded_while_another_is_served() {
         assert!(slow.server.memory_estimate() <= 2 * (budget + one_update) + (64 << 10));
     }
     assert!(fast.updates >= 60);
-    assert!(slow.server.pending_transmit() > budget / 2, "the slow viewer did hold bytes");
+    assert!(
+        slow.server.pending_transmit() > budget / 2,
+        "the slow viewer did hold bytes"
+    );
     assert!(slow.updates < 5);
     // Once it reads again, it catches up with the newest frame in one go.
     slow.reads = true;
@@ -526,10 +547,16 @@ fn resize_reaches_viewers_that_support_it() {
     let mut old = Viewer::new(&mut session, config(), Instant::now());
     old.request(false);
     old.pump(&mut session);
-    session.update(Framebuffer::new(10, 10, PixelFormat::RGB888), Damage::Everything);
+    session.update(
+        Framebuffer::new(10, 10, PixelFormat::RGB888),
+        Damage::Everything,
+    );
     old.request(true);
     old.pump(&mut session);
-    assert!(matches!(old.server_error, Some(ServerError::ClosedByServer(_))));
+    assert!(matches!(
+        old.server_error,
+        Some(ServerError::ClosedByServer(_))
+    ));
 }
 
 #[test]
@@ -584,9 +611,7 @@ fn bell_name_and_classic_clipboard_reach_the_viewer() {
         v.client_messages,
         vec![
             ServerMessage::Bell,
-            ServerMessage::ServerCutText(CutText::Latin1(
-                bytes::Bytes::from_static(b"h\xe9llo")
-            ))
+            ServerMessage::ServerCutText(CutText::Latin1(bytes::Bytes::from_static(b"h\xe9llo")))
         ]
     );
 }
@@ -600,8 +625,9 @@ fn extended_clipboard_caps_are_sent_when_listed() {
         Encoding::EXTENDED_CLIPBOARD,
     ]));
     v.pump(&mut session);
-    let [ServerMessage::ServerCutText(CutText::Extended(ExtendedClipboard::Caps { formats, .. }))] =
-        &v.client_messages[..]
+    let [ServerMessage::ServerCutText(CutText::Extended(ExtendedClipboard::Caps {
+        formats, ..
+    }))] = &v.client_messages[..]
     else {
         panic!("{:?}", v.client_messages)
     };
@@ -613,7 +639,142 @@ fn handshake_deadline_still_applies() {
     let now = Instant::now();
     let mut s = ServerConnection::new(config(), desktop(), now);
     s.handle_input(b"RFB 003.008\n").unwrap();
-    assert!(s
-        .handle_timeout(now + Duration::from_secs(31))
-        .is_err());
+    assert!(s.handle_timeout(now + Duration::from_secs(31)).is_err());
+}
+
+#[test]
+fn pseudo_rectangles_name_cursor_and_qemu_key_confirmation() {
+    use rfb_codec::cursor::CursorImage;
+    let mut session = Session::new(picture(0));
+    let mut v = Viewer::new(&mut session, config(), Instant::now());
+    v.send(ClientMessage::SetEncodings(vec![
+        Encoding::RAW,
+        Encoding::DESKTOP_NAME,
+        Encoding::CURSOR,
+        Encoding::QEMU_EXTENDED_KEY_EVENT,
+    ]));
+    v.request(false);
+    v.pump(&mut session);
+    // The first update confirms the QEMU extension with an empty pseudo-rectangle.
+    assert_eq!(v.rect_encodings[0], Encoding::QEMU_EXTENDED_KEY_EVENT);
+    v.rect_encodings.clear();
+    v.server.set_desktop_name("renamed").unwrap();
+    let cursor = CursorImage::new(2, 2, 1, 1, vec![255; 16]).unwrap();
+    v.server.set_cursor(cursor).unwrap();
+    v.request(true);
+    v.pump(&mut session);
+    assert_eq!(
+        v.rect_encodings,
+        vec![Encoding::DESKTOP_NAME, Encoding::CURSOR],
+        "pseudo-rectangles go out without pixel changes"
+    );
+    assert_eq!(v.server.desktop().name, "renamed");
+}
+
+#[test]
+fn extended_clipboard_both_ways() {
+    use rfb_proto::clipboard::{Actions, Formats};
+    let mut session = Session::new(picture(0));
+    let mut v = Viewer::new(&mut session, config(), Instant::now());
+    v.send(ClientMessage::SetEncodings(vec![
+        Encoding::RAW,
+        Encoding::EXTENDED_CLIPBOARD,
+    ]));
+    // The viewer's caps: text, and it wants to be notified.
+    v.send(ClientMessage::ClientCutText(CutText::Extended(
+        ExtendedClipboard::Caps {
+            formats: Formats::TEXT,
+            actions: Actions::CAPS | Actions::REQUEST | Actions::NOTIFY | Actions::PROVIDE,
+            max_sizes: vec![1 << 20],
+        },
+    )));
+    v.pump(&mut session);
+    v.client_messages.clear();
+    // Server to viewer: Notify, then Provide on Request.
+    assert!(v.server.send_clipboard("from server\n").unwrap());
+    v.pump(&mut session);
+    assert_eq!(
+        v.client_messages,
+        vec![ServerMessage::ServerCutText(CutText::Extended(
+            ExtendedClipboard::Notify(Formats::TEXT)
+        ))]
+    );
+    v.client_messages.clear();
+    v.send(ClientMessage::ClientCutText(CutText::Extended(
+        ExtendedClipboard::Request(Formats::TEXT),
+    )));
+    v.pump(&mut session);
+    let [ServerMessage::ServerCutText(CutText::Extended(ExtendedClipboard::Provide {
+        formats,
+        zlib,
+    }))] = &v.client_messages[..]
+    else {
+        panic!("{:?}", v.client_messages)
+    };
+    assert_eq!(*formats, Formats::TEXT);
+    // Inflate independently and check the extension's text format: CR LF and a NUL.
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::ZlibDecoder::new(&zlib[..]), &mut raw).unwrap();
+    assert_eq!(raw, b"\0\0\0\x0efrom server\r\n\0");
+
+    // Viewer to server: Notify, we Request, it Provides, the product gets the text.
+    v.client_messages.clear();
+    v.server_events.clear();
+    v.send(ClientMessage::ClientCutText(CutText::Extended(
+        ExtendedClipboard::Notify(Formats::TEXT),
+    )));
+    v.pump(&mut session);
+    assert_eq!(
+        v.client_messages,
+        vec![ServerMessage::ServerCutText(CutText::Extended(
+            ExtendedClipboard::Request(Formats::TEXT)
+        ))]
+    );
+    let payload = b"\0\0\0\x08a\r\nb \xc3\xa9\0";
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, payload).unwrap();
+    let zlib = z.finish().unwrap();
+    v.send(ClientMessage::ClientCutText(CutText::Extended(
+        ExtendedClipboard::Provide {
+            formats: Formats::TEXT,
+            zlib: zlib.into(),
+        },
+    )));
+    v.pump(&mut session);
+    assert_eq!(
+        v.server_events,
+        vec![ServerEvent::ClipboardText("a\nb é".into())]
+    );
+    assert!(v.server_error.is_none());
+}
+
+#[test]
+fn view_only_set_before_accepting_filters_input_pipelined_behind_client_init() {
+    let now = Instant::now();
+    let mut s = ServerConnection::new(config(), desktop(), now);
+    s.handle_input(b"RFB 003.008\n").unwrap();
+    s.handle_input(&[1]).unwrap();
+    assert!(matches!(
+        s.poll_event(),
+        Some(ServerEvent::AuthRequested { .. })
+    ));
+    s.set_view_only(true).unwrap();
+    s.decide_auth(AuthDecision::Accept).unwrap();
+    // ClientInit and a key press in one segment.
+    s.handle_input(&[1, 4, 1, 0, 0, 0, 0, 0, 0x61]).unwrap();
+    let mut events = Vec::new();
+    while let Some(e) = s.poll_event() {
+        events.push(e);
+    }
+    assert!(
+        matches!(
+            events[..],
+            [
+                ServerEvent::Authenticated { .. },
+                ServerEvent::Initialised { .. }
+            ]
+        ),
+        "{events:?}"
+    );
+    assert!(s.is_view_only());
 }

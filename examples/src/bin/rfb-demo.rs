@@ -1,5 +1,5 @@
 //! `rfb-demo [--listen ADDR] [--password-file F] [--view-only] [--fps N] [--frames N]
-//! [--seconds N] [--width W] [--height H]`
+//! [--seconds N] [--still-after N [--write-truth F.ppm]] [--width W] [--height H]`
 //!
 //! The live demo: a built-in desktop with real motion (windows moving, a scrolling
 //! ticker sent as CopyRect, a clock, a photo-like picture) that echoes input (clicks
@@ -11,9 +11,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use rfb_codec::Framebuffer;
 use rfb_examples::demo::Desktop;
 use rfb_server::driver::{AuditEvent, Server, ServerOptions};
-use rfb_server::{AllowAll, Authenticator, Damage, ServerConfig, VncPassword};
+use rfb_server::{AllowAll, Authenticator, Damage, ServerConfig, ServerEvent, VncPassword};
+
+/// Writes `frame` (the demo's B G R X format) as a binary PPM.
+fn write_truth(path: &std::path::Path, frame: &Framebuffer) -> anyhow::Result<()> {
+    let rgb: Vec<u8> = frame
+        .data()
+        .chunks_exact(4)
+        .flat_map(|p| [p[2], p[1], p[0]])
+        .collect();
+    rfb_examples::pattern::write_ppm(path, frame.width(), frame.height(), &rgb)?;
+    Ok(())
+}
 
 #[derive(Parser)]
 #[command(about = "The rfb live demo: a moving desktop served over VNC")]
@@ -37,6 +49,13 @@ struct Args {
     /// Stop after this many seconds.
     #[arg(long)]
     seconds: Option<u64>,
+    /// Stop animating after this many frames (the picture stays still, and is written
+    /// to --write-truth): lets tests compare a viewer's pixels exactly.
+    #[arg(long)]
+    still_after: Option<u64>,
+    /// With --still-after: write the still frame as a binary PPM.
+    #[arg(long)]
+    write_truth: Option<PathBuf>,
     /// Desktop width.
     #[arg(long, default_value_t = 800)]
     width: u16,
@@ -67,7 +86,10 @@ fn main() -> anyhow::Result<()> {
         Some(path) => {
             let text = std::fs::read_to_string(path)?;
             let password = text.lines().next().unwrap_or("").to_owned();
-            (ServerConfig::vnc_auth(), Arc::new(VncPassword::new(password)))
+            (
+                ServerConfig::vnc_auth(),
+                Arc::new(VncPassword::new(password)),
+            )
         }
         None => (ServerConfig::no_auth(), Arc::new(AllowAll)),
     };
@@ -107,7 +129,9 @@ async fn run(args: Args, config: ServerConfig, auth: Arc<dyn Authenticator>) -> 
                 AuditEvent::Authenticated { viewer, view_only } => {
                     println!("authenticated {viewer} view_only={view_only}")
                 }
-                AuditEvent::Refused { viewer, reason } => println!("refused {viewer} reason={reason}"),
+                AuditEvent::Refused { viewer, reason } => {
+                    println!("refused {viewer} reason={reason}")
+                }
                 AuditEvent::Disconnected { viewer, reason } => {
                     println!("disconnected {viewer} reason={reason}")
                 }
@@ -128,17 +152,31 @@ async fn run(args: Args, config: ServerConfig, auth: Arc<dyn Authenticator>) -> 
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let started = Instant::now();
+    let mut frames_seen = 1u64;
     loop {
         tick.tick().await;
         while let Ok(ev) = events.try_recv() {
+            if let ServerEvent::Message(m) = &ev.event {
+                println!("input {} {m:?}", ev.viewer);
+            }
             desktop.handle(&ev.event);
         }
-        let (frame, mv) = desktop.step(&clock());
-        match mv {
-            Some(mv) => handle.update_with_move(frame, mv, Damage::Everything),
-            None => handle.update(frame, Damage::Everything),
+        let still = args.still_after.is_some_and(|n| desktop.frame_no() >= n);
+        if !still {
+            let (frame, mv) = desktop.step(&clock());
+            if args.still_after == Some(desktop.frame_no()) {
+                if let Some(path) = &args.write_truth {
+                    write_truth(path, &frame)?;
+                }
+                println!("still frame={}", desktop.frame_no());
+            }
+            match mv {
+                Some(mv) => handle.update_with_move(frame, mv, Damage::Everything),
+                None => handle.update(frame, Damage::Everything),
+            }
         }
-        let frames_done = args.frames.is_some_and(|n| desktop.frame_no() >= n);
+        frames_seen += 1;
+        let frames_done = args.frames.is_some_and(|n| frames_seen >= n);
         let time_done = args
             .seconds
             .is_some_and(|s| started.elapsed() >= Duration::from_secs(s));

@@ -43,7 +43,7 @@ struct Args {
     /// Seconds to record.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
-    /// Encoding the server should use: raw, zrle, trle, zlib, hextile, rre, corre.
+    /// Encoding the server should use: raw, zrle, tight, trle, zlib, hextile, rre, corre.
     #[arg(long, default_value = "raw")]
     encoding: String,
     /// File whose first line is the VNC password.
@@ -93,6 +93,7 @@ fn record(args: &Args) -> anyhow::Result<String> {
     let wanted = match args.encoding.as_str() {
         "raw" => Encoding::RAW,
         "zrle" => Encoding::ZRLE,
+        "tight" => Encoding::TIGHT,
         "trle" => Encoding::TRLE,
         "zlib" => Encoding::ZLIB,
         "hextile" => Encoding::HEXTILE,
@@ -110,7 +111,13 @@ fn record(args: &Args) -> anyhow::Result<String> {
     let dir = args.out.parent().unwrap_or(Path::new("."));
     let mut config = ClientConfig::default();
     if let Some(p) = &args.password_file {
-        config.password = Some(std::fs::read_to_string(p)?.lines().next().unwrap_or("").to_owned());
+        config.password = Some(
+            std::fs::read_to_string(p)?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned(),
+        );
     }
     let addr = (args.addr.host.as_str(), args.addr.port)
         .to_socket_addrs()?
@@ -119,17 +126,20 @@ fn record(args: &Args) -> anyhow::Result<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     stream.set_nodelay(true)?;
     let mut conn = ClientConnection::new(config, Instant::now());
-    let connected = rfb_examples::blocking::client_handshake(&mut conn, &mut stream, |_, ev| {
-        match ev {
+    let connected =
+        rfb_examples::blocking::client_handshake(&mut conn, &mut stream, |_, ev| match ev {
             ClientEvent::PasswordRequested { .. } => Err(ClientError::NoPassword),
             _ => Ok(()),
-        }
-    })?;
+        })?;
     let ClientEvent::Connected { server_init, .. } = connected else {
         bail!("handshake ended without ServerInit");
     };
     let (width, height) = (server_init.width, server_init.height);
-    conn.set_framer(Box::new(CodecFramer::with_bounds(width, height, Default::default())));
+    conn.set_framer(Box::new(CodecFramer::with_bounds(
+        width,
+        height,
+        Default::default(),
+    )));
     let format = PixelFormat::RGB888;
     let mut fb = RemoteFramebuffer::new(width, height, format);
     let mut encodings = vec![wanted];
@@ -142,10 +152,12 @@ fn record(args: &Args) -> anyhow::Result<String> {
     conn.send(&ClientMessage::SetPixelFormat(format))?;
     conn.send(&ClientMessage::SetEncodings(encodings))?;
     let full = Rect::new(0, 0, width, height);
-    conn.send(&ClientMessage::FramebufferUpdateRequest(FramebufferUpdateRequest {
-        incremental: false,
-        rect: full,
-    }))?;
+    conn.send(&ClientMessage::FramebufferUpdateRequest(
+        FramebufferUpdateRequest {
+            incremental: false,
+            rect: full,
+        },
+    ))?;
     let mut last_request = Instant::now();
     let mut outstanding = true;
 
@@ -184,7 +196,11 @@ fn record(args: &Args) -> anyhow::Result<String> {
                     last_update = now.duration_since(t0).as_secs_f64();
                     let mut area = 0.0;
                     for chunk in rects.chunks(usize::from(u16::MAX)) {
-                        times.push_str(&format!("{last_update:.4}\t{}\t{}\n", out.len(), chunk.len()));
+                        times.push_str(&format!(
+                            "{last_update:.4}\t{}\t{}\n",
+                            out.len(),
+                            chunk.len()
+                        ));
                         out.put_u8(0);
                         out.put_u8(0);
                         out.put_u16(chunk.len() as u16);
@@ -210,7 +226,9 @@ fn record(args: &Args) -> anyhow::Result<String> {
                     stats.changed_fraction_sum += (area / screen_area).min(1.0);
                 }
                 ClientEvent::Message(ServerMessage::Bell) => stats.dropped_bell += 1,
-                ClientEvent::Message(ServerMessage::ServerCutText(_)) => stats.dropped_cut_text += 1,
+                ClientEvent::Message(ServerMessage::ServerCutText(_)) => {
+                    stats.dropped_cut_text += 1
+                }
                 ClientEvent::Message(ServerMessage::SetColourMapEntries(_)) => {
                     stats.dropped_colour_map += 1
                 }
@@ -219,10 +237,12 @@ fn record(args: &Args) -> anyhow::Result<String> {
         }
         let now = Instant::now();
         if !outstanding && now.duration_since(last_request) >= REQUEST_INTERVAL {
-            conn.send(&ClientMessage::FramebufferUpdateRequest(FramebufferUpdateRequest {
-                incremental: true,
-                rect: full,
-            }))?;
+            conn.send(&ClientMessage::FramebufferUpdateRequest(
+                FramebufferUpdateRequest {
+                    incremental: true,
+                    rect: full,
+                },
+            ))?;
             last_request = now;
             outstanding = true;
         }
@@ -230,9 +250,14 @@ fn record(args: &Args) -> anyhow::Result<String> {
         let wait = if outstanding {
             Duration::from_millis(100)
         } else {
-            REQUEST_INTERVAL.saturating_sub(now.duration_since(last_request)).max(Duration::from_millis(1))
+            REQUEST_INTERVAL
+                .saturating_sub(now.duration_since(last_request))
+                .max(Duration::from_millis(1))
         };
-        stream.set_read_timeout(Some(wait.min(end.saturating_duration_since(now)).max(Duration::from_millis(1))))?;
+        stream.set_read_timeout(Some(
+            wait.min(end.saturating_duration_since(now))
+                .max(Duration::from_millis(1)),
+        ))?;
         match stream.read(&mut buf) {
             Ok(0) => {
                 conn.handle_eof()?;
@@ -243,12 +268,23 @@ fn record(args: &Args) -> anyhow::Result<String> {
         }
     }
     conn.close("recording finished");
-    let compressed = ruzstd::encoding::compress_to_vec(&out[..], ruzstd::encoding::CompressionLevel::Fastest);
-    std::fs::write(&args.out, &compressed).with_context(|| format!("writing {}", args.out.display()))?;
+    let compressed =
+        ruzstd::encoding::compress_to_vec(&out[..], ruzstd::encoding::CompressionLevel::Fastest);
+    std::fs::write(&args.out, &compressed)
+        .with_context(|| format!("writing {}", args.out.display()))?;
     let times_name = format!("{stem}.times.tsv");
     std::fs::write(dir.join(&times_name), &times)?;
-    let hex = |d: &[u8]| Sha256::digest(d).iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let mean = if stats.updates == 0 { 0.0 } else { stats.changed_fraction_sum / stats.updates as f64 };
+    let hex = |d: &[u8]| {
+        Sha256::digest(d)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let mean = if stats.updates == 0 {
+        0.0
+    } else {
+        stats.changed_fraction_sum / stats.updates as f64
+    };
     let manifest = format!(
         r#"{{
   "name": {name:?},

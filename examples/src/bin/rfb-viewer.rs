@@ -18,7 +18,7 @@ use rfb_proto::Encoding;
 #[command(about = "A VNC viewer window")]
 struct Args {
     /// Server address: host, host:display, host::port, [v6]:display. With --listen,
-    /// only the port is used (default 5500).
+    /// the address to listen on (default 0.0.0.0::5500).
     addr: Option<VncAddress>,
     /// File whose first line is the VNC password (otherwise asked on the terminal).
     #[arg(long)]
@@ -26,7 +26,7 @@ struct Args {
     /// Start without sending keyboard and pointer input.
     #[arg(long)]
     view_only: bool,
-    /// Preferred encoding: auto, zrle, trle, zlib, hextile, rre, corre, raw.
+    /// Preferred encoding: auto, zrle, tight, trle, zlib, hextile, rre, corre, raw.
     #[arg(long, default_value = "auto")]
     encoding: String,
     /// JPEG quality level 0-9 (for servers that use it).
@@ -64,6 +64,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     let preferred = match args.encoding.as_str() {
         "auto" => None,
         "zrle" => Some(Encoding::ZRLE),
+        "tight" => Some(Encoding::TIGHT),
         "trle" => Some(Encoding::TRLE),
         "zlib" => Some(Encoding::ZLIB),
         "hextile" => Some(Encoding::HEXTILE),
@@ -81,7 +82,10 @@ fn run(args: Args) -> anyhow::Result<()> {
     };
     let addr = match (args.addr, args.listen) {
         (Some(a), _) => a,
-        (None, true) => VncAddress { host: "0.0.0.0".into(), port: rfb_client::driver::LISTEN_PORT },
+        (None, true) => VncAddress {
+            host: "0.0.0.0".into(),
+            port: rfb_client::driver::LISTEN_PORT,
+        },
         (None, false) => anyhow::bail!("an address is needed (or --listen)"),
     };
     let password = match &args.password_file {
@@ -99,7 +103,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         listen: args.listen,
         password,
         view_only: args.view_only,
-        encodings: EncodingPreference { preferred, quality: args.quality, compress: args.compress },
+        encodings: EncodingPreference {
+            preferred,
+            quality: args.quality,
+            compress: args.compress,
+        },
         colour,
         scale: args.scale,
         screen: args.screen,

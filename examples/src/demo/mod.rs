@@ -97,7 +97,8 @@ impl Desktop {
             for x in 0..pw {
                 let (fx, fy) = (x as f32 / pw as f32, y as f32 / ph as f32);
                 let hill = 0.55 + 0.12 * (fx * 9.0).sin() + 0.05 * (fx * 23.0 + 1.0).sin();
-                let sun = ((fx - 0.7).powi(2) + (fy - 0.25).powi(2)).sqrt();
+                let aspect = pw as f32 / ph.max(1) as f32;
+                let sun = (((fx - 0.7) * aspect).powi(2) + (fy - 0.25).powi(2)).sqrt();
                 let rgb = if sun < 0.08 {
                     [255, 230, 140]
                 } else if fy < hill {
@@ -244,7 +245,15 @@ impl Desktop {
         text(&mut px, w, clock_x, 5, 2, clock, WHITE);
         // Typed text and clipboard panel.
         let panel_y = h.saturating_sub(usize::from(TICKER_H) + 70);
-        fill(&mut px, w, 10, panel_y, w.saturating_sub(20).min(520), 60, BAR);
+        fill(
+            &mut px,
+            w,
+            10,
+            panel_y,
+            w.saturating_sub(20).min(520),
+            60,
+            BAR,
+        );
         let typed = format!("TYPED: {}_", self.typed);
         text(&mut px, w, 16, panel_y + 8, 2, &typed, WHITE);
         let clip = format!("CLIPBOARD: {}", self.clipboard);
@@ -284,25 +293,27 @@ impl Desktop {
         let start = w as i64 - shift as i64;
         text_clipped(&mut px, w, start, ty + 5, 2, TICKER_TEXT, TICKER_FG, ty, h);
         // The ticker scrolls as a move, except on the frame it wraps around.
-        let mv = (shift >= usize::from(TICKER_STEP) && self.width > TICKER_STEP).then(|| CopyMove {
-            src: Rect::new(TICKER_STEP, ty as u16, self.width - TICKER_STEP, TICKER_H),
-            dst_x: 0,
-            dst_y: ty as u16,
-        });
+        let mv =
+            (shift >= usize::from(TICKER_STEP) && self.width > TICKER_STEP).then(|| CopyMove {
+                src: Rect::new(TICKER_STEP, ty as u16, self.width - TICKER_STEP, TICKER_H),
+                dst_x: 0,
+                dst_y: ty as u16,
+            });
         let fb = Framebuffer::from_data(self.width, self.height, FORMAT, px)
             .unwrap_or_else(|_| Framebuffer::new(self.width, self.height, FORMAT));
         (fb, mv)
     }
 }
 
-/// Writes one pixel (B G R X bytes) if inside the buffer.
+/// Writes one pixel (B G R X bytes) if inside the buffer. The unused X byte is 0xff:
+/// viewers must ignore it, and noVNC 1.3's Raw decoder shows it as alpha.
 fn put(px: &mut [u8], w: usize, x: usize, y: usize, rgb: [u8; 3]) {
     if x >= w {
         return;
     }
     let i = (y * w + x) * 4;
     if let Some(p) = px.get_mut(i..i + 4) {
-        p.copy_from_slice(&[rgb[2], rgb[1], rgb[0], 0]);
+        p.copy_from_slice(&[rgb[2], rgb[1], rgb[0], 0xff]);
     }
 }
 
@@ -377,7 +388,10 @@ mod tests {
         moved.copy_within(mv.src, mv.dst_x, mv.dst_y).unwrap();
         // Everything in the ticker band but the newly exposed right edge is the move.
         let band = Rect::new(0, mv.dst_y, 400 - TICKER_STEP, TICKER_H);
-        assert_eq!(moved.view(band).unwrap().to_packed(), b.view(band).unwrap().to_packed());
+        assert_eq!(
+            moved.view(band).unwrap().to_packed(),
+            b.view(band).unwrap().to_packed()
+        );
     }
 
     #[test]
@@ -389,14 +403,16 @@ mod tests {
             keysym: u32::from(b'A'),
         })));
         assert_eq!(d.typed, "A");
-        d.handle(&ServerEvent::Message(ClientMessage::PointerEvent(PointerEvent {
-            buttons: PointerEvent::LEFT,
-            x: 200,
-            y: 150,
-        })));
+        d.handle(&ServerEvent::Message(ClientMessage::PointerEvent(
+            PointerEvent {
+                buttons: PointerEvent::LEFT,
+                x: 200,
+                y: 150,
+            },
+        )));
         let (after, _) = d.step("x");
         let red = after.view(Rect::new(200, 150, 1, 1)).unwrap().to_packed();
-        assert_eq!(red, [0x30, 0x30, 0xff, 0]);
+        assert_eq!(red, [0x30, 0x30, 0xff, 0xff]);
         assert_ne!(before.data(), after.data());
     }
 }

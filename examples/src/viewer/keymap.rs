@@ -285,19 +285,46 @@ mod tests {
     #[test]
     fn keysyms_follow_x11() {
         // Values from X11's keysymdef.h.
-        assert_eq!(keysym(&Key::Character("a".into()), KeyLocation::Standard), Some(0x61));
-        assert_eq!(keysym(&Key::Character("é".into()), KeyLocation::Standard), Some(0xe9));
+        assert_eq!(
+            keysym(&Key::Character("a".into()), KeyLocation::Standard),
+            Some(0x61)
+        );
+        assert_eq!(
+            keysym(&Key::Character("é".into()), KeyLocation::Standard),
+            Some(0xe9)
+        );
         assert_eq!(
             keysym(&Key::Character("€".into()), KeyLocation::Standard),
             Some(0x0100_20ac)
         );
-        assert_eq!(keysym(&Key::Named(NamedKey::Enter), KeyLocation::Standard), Some(0xff0d));
-        assert_eq!(keysym(&Key::Named(NamedKey::Enter), KeyLocation::Numpad), Some(0xff8d));
-        assert_eq!(keysym(&Key::Character("7".into()), KeyLocation::Numpad), Some(0xffb7));
-        assert_eq!(keysym(&Key::Named(NamedKey::Control), KeyLocation::Right), Some(0xffe4));
-        assert_eq!(keysym(&Key::Named(NamedKey::F12), KeyLocation::Standard), Some(0xffc9));
-        assert_eq!(keysym(&Key::Dead(Some('^')), KeyLocation::Standard), Some(0xfe52));
-        assert_eq!(xt_keycode(&PhysicalKey::Code(KeyCode::ArrowRight)), Some(0xcd));
+        assert_eq!(
+            keysym(&Key::Named(NamedKey::Enter), KeyLocation::Standard),
+            Some(0xff0d)
+        );
+        assert_eq!(
+            keysym(&Key::Named(NamedKey::Enter), KeyLocation::Numpad),
+            Some(0xff8d)
+        );
+        assert_eq!(
+            keysym(&Key::Character("7".into()), KeyLocation::Numpad),
+            Some(0xffb7)
+        );
+        assert_eq!(
+            keysym(&Key::Named(NamedKey::Control), KeyLocation::Right),
+            Some(0xffe4)
+        );
+        assert_eq!(
+            keysym(&Key::Named(NamedKey::F12), KeyLocation::Standard),
+            Some(0xffc9)
+        );
+        assert_eq!(
+            keysym(&Key::Dead(Some('^')), KeyLocation::Standard),
+            Some(0xfe52)
+        );
+        assert_eq!(
+            xt_keycode(&PhysicalKey::Code(KeyCode::ArrowRight)),
+            Some(0xcd)
+        );
         assert_eq!(xt_keycode(&PhysicalKey::Code(KeyCode::KeyA)), Some(0x1e));
     }
 }

@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use anyhow::Context as _;
 use rfb_client::driver::{self, Command, ViewerHandle};
-use rfb_client::{EncodingPreference, VncAddress, ViewerConfig, ViewerEvent};
+use rfb_client::{EncodingPreference, ViewerConfig, ViewerEvent, VncAddress};
 use rfb_codec::ColourPreset;
 use rfb_proto::client::PointerEvent;
 use rfb_proto::{Rect, Screen};
@@ -177,9 +177,13 @@ impl App {
         let view_only = self.view_only;
         self.rt.spawn(async move {
             let started = if listen {
-                let sa = std::net::SocketAddr::from(([0, 0, 0, 0], addr.port));
-                eprintln!("rfb-viewer: listening on {sa} for a reverse connection");
-                driver::listen(sa, config).await
+                match tokio::net::TcpListener::bind((addr.host.as_str(), addr.port)).await {
+                    Ok(l) => {
+                        eprintln!("rfb-viewer: listening on {addr} for a reverse connection");
+                        driver::accept(&l, config).await
+                    }
+                    Err(e) => Err(e),
+                }
             } else {
                 driver::connect(&addr, config).await
             };
@@ -220,7 +224,14 @@ impl App {
 
     fn title(&self) {
         let Some(s) = &self.surface else { return };
-        let mut t = format!("{} — rfb-viewer", if self.name.is_empty() { "(no desktop)" } else { &self.name });
+        let mut t = format!(
+            "{} — rfb-viewer",
+            if self.name.is_empty() {
+                "(no desktop)"
+            } else {
+                &self.name
+            }
+        );
         if self.view_only {
             t.push_str(" [view only]");
         }
@@ -255,17 +266,23 @@ impl App {
         if s.surface.resize(w, h).is_err() {
             return;
         }
-        let Ok(mut buf) = s.surface.buffer_mut() else { return };
+        let Ok(mut buf) = s.surface.buffer_mut() else {
+            return;
+        };
         let (ww, wh) = (size.width as usize, size.height as usize);
         buf.fill(0x202020);
-        if view.is_empty() || frame.pixels.len() < usize::from(frame.width) * usize::from(frame.height) {
+        if view.is_empty()
+            || frame.pixels.len() < usize::from(frame.width) * usize::from(frame.height)
+        {
             let _ = buf.present();
             self.mapping = None;
             return;
         }
         let scale = match self.scale {
             Scale::Actual => 1.0,
-            Scale::Fit => (ww as f64 / f64::from(view.width)).min(wh as f64 / f64::from(view.height)),
+            Scale::Fit => {
+                (ww as f64 / f64::from(view.width)).min(wh as f64 / f64::from(view.height))
+            }
         };
         let dw = ((f64::from(view.width) * scale) as usize).min(ww);
         let dh = ((f64::from(view.height) * scale) as usize).min(wh);
@@ -275,10 +292,13 @@ impl App {
         };
         let fw = usize::from(frame.width);
         let xs: Vec<usize> = (0..dw)
-            .map(|x| usize::from(view.x) + ((x as f64 / scale) as usize).min(usize::from(view.width) - 1))
+            .map(|x| {
+                usize::from(view.x) + ((x as f64 / scale) as usize).min(usize::from(view.width) - 1)
+            })
             .collect();
         for y in 0..dh {
-            let sy = usize::from(view.y) + ((y as f64 / scale) as usize).min(usize::from(view.height) - 1);
+            let sy = usize::from(view.y)
+                + ((y as f64 / scale) as usize).min(usize::from(view.height) - 1);
             let src = &frame.pixels[sy * fw..(sy + 1) * fw];
             let dst = &mut buf[(oy + y) * ww + ox..(oy + y) * ww + ox + dw];
             for (d, &sx) in dst.iter_mut().zip(&xs) {
@@ -321,7 +341,9 @@ impl App {
         if let (Some(s), Some(h)) = (&self.surface, &self.handle) {
             let f = h.frame();
             let v = self.view_rect(f.width, f.height);
-            let _ = s.window.request_inner_size(PhysicalSize::new(u32::from(v.width), u32::from(v.height)));
+            let _ = s
+                .window
+                .request_inner_size(PhysicalSize::new(u32::from(v.width), u32::from(v.height)));
         }
     }
 
@@ -335,15 +357,29 @@ impl App {
                 .map(|d| d.as_secs())
                 .unwrap_or(0)
         ));
-        let rgb: Vec<u8> = f.pixels.iter().flat_map(|p| { let [_, r, g, b] = p.to_be_bytes(); [r, g, b] }).collect();
+        let rgb: Vec<u8> = f
+            .pixels
+            .iter()
+            .flat_map(|p| {
+                let [_, r, g, b] = p.to_be_bytes();
+                [r, g, b]
+            })
+            .collect();
         match write_png(&name, f.width, f.height, &rgb) {
-            Ok(()) => eprintln!("rfb-viewer: saved {}x{} screenshot to {}", f.width, f.height, name.display()),
+            Ok(()) => eprintln!(
+                "rfb-viewer: saved {}x{} screenshot to {}",
+                f.width,
+                f.height,
+                name.display()
+            ),
             Err(e) => eprintln!("rfb-viewer: screenshot failed: {e}"),
         }
     }
 
     fn paste_to_server(&mut self, only_if_changed: bool) {
-        let Some(cb) = &mut self.clipboard else { return };
+        let Some(cb) = &mut self.clipboard else {
+            return;
+        };
         if let Ok(text) = cb.get_text() {
             if only_if_changed && self.last_clip.as_deref() == Some(text.as_str()) {
                 return;
@@ -357,8 +393,16 @@ impl App {
         let c = match key {
             Key::Character(s) => s.to_lowercase(),
             _ if physical == PhysicalKey::Code(KeyCode::F8) => {
-                self.send(Command::Key { keysym: 0xffc5, down: true, keycode: Some(0x42) });
-                self.send(Command::Key { keysym: 0xffc5, down: false, keycode: Some(0x42) });
+                self.send(Command::Key {
+                    keysym: 0xffc5,
+                    down: true,
+                    keycode: Some(0x42),
+                });
+                self.send(Command::Key {
+                    keysym: 0xffc5,
+                    down: false,
+                    keycode: Some(0x42),
+                });
                 return;
             }
             _ => return,
@@ -371,7 +415,11 @@ impl App {
                 self.send(Command::ViewOnly(self.view_only));
             }
             "f" => {
-                self.scale = if self.scale == Scale::Fit { Scale::Actual } else { Scale::Fit };
+                self.scale = if self.scale == Scale::Fit {
+                    Scale::Actual
+                } else {
+                    Scale::Fit
+                };
                 self.fit_window();
                 self.request_redraw();
             }
@@ -404,7 +452,11 @@ impl App {
 
     fn send_pointer(&mut self) {
         let (x, y) = self.pointer;
-        self.send(Command::Pointer { x, y, buttons: self.buttons });
+        self.send(Command::Pointer {
+            x,
+            y,
+            buttons: self.buttons,
+        });
     }
 
     fn set_cursor(&mut self, el: &ActiveEventLoop, img: &rfb_codec::cursor::CursorImage) {
@@ -428,7 +480,13 @@ impl App {
             })
             .collect();
         let (hx, hy) = img.hotspot();
-        if let Ok(src) = CustomCursor::from_rgba(rgba, img.width(), img.height(), hx.min(img.width() - 1), hy.min(img.height() - 1)) {
+        if let Ok(src) = CustomCursor::from_rgba(
+            rgba,
+            img.width(),
+            img.height(),
+            hx.min(img.width() - 1),
+            hy.min(img.height() - 1),
+        ) {
             let c = el.create_custom_cursor(src);
             s.window.set_cursor(c.clone());
             s.window.set_cursor_visible(true);
@@ -441,7 +499,10 @@ fn prompt_password() -> Option<String> {
     use std::io::Write;
     eprint!("VNC password: ");
     let _ = std::io::stderr().flush();
-    let echo_off = std::process::Command::new("stty").arg("-echo").status().is_ok_and(|s| s.success());
+    let echo_off = std::process::Command::new("stty")
+        .arg("-echo")
+        .status()
+        .is_ok_and(|s| s.success());
     let mut line = String::new();
     let ok = std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0);
     if echo_off {
@@ -493,13 +554,20 @@ impl ApplicationHandler<UserEvent> for App {
                 self.status = format!("disconnected: {reason} — F8 R reconnects");
             }
             UserEvent::Viewer(ev) => match ev {
-                ViewerEvent::Connected { width, height, name, .. } => {
+                ViewerEvent::Connected {
+                    width,
+                    height,
+                    name,
+                    ..
+                } => {
                     eprintln!("rfb-viewer: connected to {name:?}, {width}x{height}");
                     self.connected = true;
                     self.name = name;
                     self.fit_window();
                 }
-                ViewerEvent::Updated { .. } | ViewerEvent::ColourChanged(_) => self.request_redraw(),
+                ViewerEvent::Updated { .. } | ViewerEvent::ColourChanged(_) => {
+                    self.request_redraw()
+                }
                 ViewerEvent::Resized { screens, .. } => {
                     self.screens = screens;
                     self.fit_window();
@@ -533,7 +601,11 @@ impl ApplicationHandler<UserEvent> for App {
             WindowEvent::Focused(false) => {
                 for (_, sym) in self.pressed.drain() {
                     if let Some(h) = &self.handle {
-                        h.send(Command::Key { keysym: sym, down: false, keycode: None });
+                        h.send(Command::Key {
+                            keysym: sym,
+                            down: false,
+                            keycode: None,
+                        });
                     }
                 }
             }
@@ -568,10 +640,17 @@ impl ApplicationHandler<UserEvent> for App {
                     if down {
                         self.pressed.insert(event.physical_key, sym);
                     }
-                    self.send(Command::Key { keysym: sym, down, keycode });
+                    self.send(Command::Key {
+                        keysym: sym,
+                        down,
+                        keycode,
+                    });
                 }
             }
-            WindowEvent::CursorMoved { position: PhysicalPosition { x, y }, .. } => {
+            WindowEvent::CursorMoved {
+                position: PhysicalPosition { x, y },
+                ..
+            } => {
                 if let Some(m) = self.mapping {
                     let fx = f64::from(m.view.x) + ((x - m.ox) / m.scale).max(0.0);
                     let fy = f64::from(m.view.y) + ((y - m.oy) / m.scale).max(0.0);
@@ -616,8 +695,16 @@ impl ApplicationHandler<UserEvent> for App {
                 }
                 let (x, y) = self.pointer;
                 for b in clicks {
-                    self.send(Command::Pointer { x, y, buttons: self.buttons | b });
-                    self.send(Command::Pointer { x, y, buttons: self.buttons });
+                    self.send(Command::Pointer {
+                        x,
+                        y,
+                        buttons: self.buttons | b,
+                    });
+                    self.send(Command::Pointer {
+                        x,
+                        y,
+                        buttons: self.buttons,
+                    });
                 }
             }
             _ => {}
@@ -626,7 +713,12 @@ impl ApplicationHandler<UserEvent> for App {
 }
 
 /// Writes 8-bit RGB pixels as a PNG file.
-pub fn write_png(path: &std::path::Path, width: u16, height: u16, rgb: &[u8]) -> Result<(), String> {
+pub fn write_png(
+    path: &std::path::Path,
+    width: u16,
+    height: u16,
+    rgb: &[u8],
+) -> Result<(), String> {
     let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width.into(), height.into());
     enc.set_color(png::ColorType::Rgb);

@@ -1,0 +1,175 @@
+//! DamageTracker: differential kernel tests, exact refinement, scroll detection.
+
+use proptest::prelude::*;
+use rfb_codec::damage::{Damage, DamageTracker, Kernel};
+use rfb_codec::{Framebuffer, PixelFormat, Rect, Region};
+
+/// Applies `damage` (moves first, as CopyRect comes first) to a copy of `old`.
+fn replay(old: &Framebuffer, new: &Framebuffer, damage: &Damage) -> Framebuffer {
+    let mut fb = old.clone();
+    for m in &damage.moves {
+        fb.copy_within(
+            Rect::new(m.src_x, m.src_y, m.dst.width, m.dst.height),
+            m.dst.x,
+            m.dst.y,
+        )
+        .unwrap();
+    }
+    for r in damage.changed.rects() {
+        fb.put_pixels(r, &new.view(r).unwrap().to_packed()).unwrap();
+    }
+    fb
+}
+
+/// A frame of distinct-looking text-like rows.
+fn textured(w: u16, h: u16, seed: u32) -> Framebuffer {
+    let mut fb = Framebuffer::new(w, h, PixelFormat::RGB888);
+    let mut s = seed | 1;
+    for y in 0..h {
+        for x in 0..w {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            if s % 5 == 0 {
+                fb.fill(
+                    Rect::new(x, y, 1, 1),
+                    &[s as u8, (s >> 8) as u8, y as u8, 0],
+                )
+                .unwrap();
+            }
+        }
+    }
+    fb
+}
+
+proptest! {
+    #[test]
+    fn kernels_agree_with_memcmp(a in prop::collection::vec(any::<u8>(), 0..300), flip in any::<prop::sample::Index>(), off in 0usize..70) {
+        let mut b = a.clone();
+        if !b.is_empty() {
+            let i = flip.index(b.len());
+            b[i] ^= 1;
+        }
+        let off = off.min(a.len());
+        for k in Kernel::available() {
+            prop_assert!(k.eq(&a[off..], &a[off..]));
+            prop_assert_eq!(k.eq(&a[off..], &b[off..]), a[off..] == b[off..], "{:?}", k);
+        }
+    }
+
+    #[test]
+    fn refine_replays_exactly(
+        seed in any::<u32>(),
+        edits in prop::collection::vec((0u16..200, 0u16..150, 1u16..50, 1u16..50, any::<u8>()), 0..6),
+        scroll in 0u16..=30,
+        kernel in 0usize..4,
+    ) {
+        let old = textured(200, 150, seed);
+        let mut new = old.clone();
+        if scroll > 0 {
+            new.copy_within(Rect::new(10, 20 + scroll, 150, 100), 10, 20).unwrap();
+        }
+        let mut hint = Region::new();
+        for (x, y, w, h, v) in edits {
+            let r = Rect::new(x, y, w, h).clip_to(200, 150);
+            new.fill(r, &[v, v, v, 0]).unwrap();
+            hint.add_rect(r);
+        }
+        hint.add_rect(Rect::new(10, 20, 150, 100 + scroll));
+        let mut t = DamageTracker::new(&old);
+        let ks = Kernel::available();
+        t.set_kernel(ks[kernel % ks.len()]);
+        let d = t.refine(&new, &hint).unwrap();
+        prop_assert_eq!(replay(&old, &new, &d), new.clone());
+        // The tracker now holds `new`: nothing changed any more.
+        let again = t.refine(&new, &Region::from(new.rect())).unwrap();
+        prop_assert!(again.changed.is_empty() && again.moves.is_empty());
+    }
+}
+
+#[test]
+fn scroll_is_detected() {
+    let old = textured(640, 480, 7);
+    let mut new = old.clone();
+    // A window's content (x 50..550, y 40..440) scrolls up by 37 rows; new text appears
+    // at the bottom.
+    new.copy_within(Rect::new(50, 77, 500, 363), 50, 40)
+        .unwrap();
+    new.fill(Rect::new(50, 403, 500, 37), &[9, 9, 9, 0])
+        .unwrap();
+    let mut t = DamageTracker::new(&old);
+    let d = t.refine(&new, &Region::from(new.rect())).unwrap();
+    assert_eq!(d.moves.len(), 1, "{d:?}");
+    let m = d.moves[0];
+    assert_eq!(m.src_y, m.dst.y + 37);
+    assert_eq!((m.dst.x, m.dst.width), (50, 500));
+    assert!(m.dst.height >= 300, "{m:?}");
+    // What is left is (about) the newly exposed strip.
+    assert!(
+        d.changed.area() <= 500 * 40 + 500 * 2,
+        "{}",
+        d.changed.area()
+    );
+    assert_eq!(replay(&old, &new, &d), new);
+}
+
+#[test]
+fn scroll_down_and_no_false_moves() {
+    let old = textured(320, 240, 3);
+    let mut new = old.clone();
+    new.copy_within(Rect::new(0, 0, 320, 200), 0, 40).unwrap();
+    let mut t = DamageTracker::new(&old);
+    let d = t.refine(&new, &Region::from(new.rect())).unwrap();
+    assert_eq!(d.moves.len(), 1);
+    assert_eq!(d.moves[0].dst.y, d.moves[0].src_y + 40);
+    assert_eq!(replay(&old, &new, &d), new);
+    // Unrelated new content: no move.
+    let other = textured(320, 240, 99);
+    let mut t = DamageTracker::new(&old);
+    let d = t.refine(&other, &Region::from(other.rect())).unwrap();
+    assert!(d.moves.is_empty());
+    assert_eq!(d.changed, Region::from(other.rect()));
+}
+
+#[test]
+fn refine_ignores_unhinted_changes_and_checks_size() {
+    let old = Framebuffer::new(128, 128, PixelFormat::RGB565);
+    let mut new = old.clone();
+    new.fill(Rect::new(100, 100, 5, 5), &[1, 1]).unwrap();
+    let mut t = DamageTracker::new(&old);
+    let d = t
+        .refine(&new, &Region::from(Rect::new(0, 0, 64, 64)))
+        .unwrap();
+    assert!(d.changed.is_empty());
+    let other = Framebuffer::new(64, 64, PixelFormat::RGB565);
+    assert!(t.refine(&other, &Region::new()).is_err());
+}
+
+/// Throughput of each kernel over a 1080p frame pair (not a timed assertion; run with
+/// `cargo test --release -p rfb-codec --test damage -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn kernel_throughput() {
+    let (w, h) = (1920u16, 1080u16);
+    let old = textured(w, h, 1);
+    let new = old.clone();
+    let bytes = old.data().len() as f64;
+    for k in Kernel::available() {
+        let mut t = DamageTracker::new(&old);
+        t.set_kernel(k);
+        t.set_detect_moves(false);
+        let hint = Region::from(new.rect());
+        let n = 40;
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            let d = t.refine(&new, &hint).unwrap();
+            assert!(d.changed.is_empty());
+        }
+        let s = start.elapsed().as_secs_f64();
+        println!(
+            "{k:?}: {:.2} GB/s (both frames read: {:.2} GB/s)",
+            bytes * f64::from(n) / s / 1e9,
+            2.0 * bytes * f64::from(n) / s / 1e9
+        );
+    }
+}
