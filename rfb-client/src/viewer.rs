@@ -41,8 +41,9 @@ use crate::{
 pub struct EncodingPreference {
     /// The encoding to ask for first, or `None` for automatic selection. Default `None`.
     pub preferred: Option<Encoding>,
-    /// JPEG quality level 0..=9 (for servers and encodings that use it), or `None` for
-    /// automatic. Default `None`.
+    /// JPEG quality level 0..=9 (for servers and encodings that use it). `None` means
+    /// automatic when `preferred` is `None`, and no JPEG at all (no quality level is
+    /// sent, so Tight stays lossless) when an encoding is chosen. Default `None`.
     pub quality: Option<u8>,
     /// Compression level 0..=9, or `None` for automatic. Default `None`.
     pub compress: Option<u8>,
@@ -1077,9 +1078,11 @@ impl Viewer {
         list.push(Encoding::for_compress_level(
             pref.compress.unwrap_or(auto_compress),
         ));
-        list.push(Encoding::for_quality_level(
-            pref.quality.unwrap_or(auto_quality),
-        ));
+        match (pref.quality, pref.preferred) {
+            (Some(q), _) => list.push(Encoding::for_quality_level(q)),
+            (None, None) => list.push(Encoding::for_quality_level(auto_quality)),
+            (None, Some(_)) => {}
+        }
         if self.config.cursor_shape {
             list.extend([
                 Encoding::CURSOR_WITH_ALPHA,

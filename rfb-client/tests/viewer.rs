@@ -190,7 +190,10 @@ fn tight_fill_is_decoded() {
     wire.extend(rect(0, 0, 2, 2, Encoding::TIGHT.0));
     wire.extend([0x80, 0x12, 0x34, 0x56]);
     v.handle_input(&wire, now()).unwrap();
-    assert_eq!(v.framebuffer().unwrap().to_rgb(), [0x12, 0x34, 0x56].repeat(4));
+    assert_eq!(
+        v.framebuffer().unwrap().to_rgb(),
+        [0x12, 0x34, 0x56].repeat(4)
+    );
 }
 
 #[test]
@@ -636,6 +639,23 @@ fn a_fixed_encoding_is_not_overridden() {
     assert_eq!(encs[0], Encoding::HEXTILE);
     assert!(encs.contains(&Encoding::for_quality_level(3)));
     assert!(encs.contains(&Encoding::for_compress_level(2)));
+    // A chosen encoding without a quality sends no quality level: no JPEG.
+    let config = ViewerConfig {
+        encodings: EncodingPreference {
+            preferred: Some(Encoding::TIGHT),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (_, msgs) = connect(config, 4, 4);
+    let ClientMessage::SetEncodings(encs) = &msgs[1] else {
+        panic!()
+    };
+    assert_eq!(encs[0], Encoding::TIGHT);
+    assert!(
+        !encs.iter().any(|e| e.quality_level().is_some()),
+        "{encs:?}"
+    );
 }
 
 #[test]

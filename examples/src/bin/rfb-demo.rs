@@ -1,5 +1,6 @@
 //! `rfb-demo [--listen ADDR] [--password-file F] [--view-only] [--fps N] [--frames N]
-//! [--seconds N] [--still-after N [--write-truth F.ppm]] [--width W] [--height H]`
+//! [--seconds N] [--still-after N [--write-truth F.ppm]] [--clipboard TEXT] [--width W]
+//! [--height H]`
 //!
 //! The live demo: a built-in desktop with real motion (windows moving, a scrolling
 //! ticker sent as CopyRect, a clock, a photo-like picture) that echoes input (clicks
@@ -56,6 +57,9 @@ struct Args {
     /// With --still-after: write the still frame as a binary PPM.
     #[arg(long)]
     write_truth: Option<PathBuf>,
+    /// Put this text on each viewer's clipboard when it joins.
+    #[arg(long)]
+    clipboard: Option<String>,
     /// Desktop width.
     #[arg(long, default_value_t = 800)]
     width: u16,
@@ -122,12 +126,17 @@ async fn run(args: Args, config: ServerConfig, auth: Arc<dyn Authenticator>) -> 
         }
     );
     let mut audit = handle.audit();
+    let audit_handle = handle.clone();
+    let clipboard = args.clipboard.clone();
     tokio::spawn(async move {
         while let Ok(e) = audit.recv().await {
             match e {
                 AuditEvent::Connected { viewer, peer } => println!("connected {viewer} {peer}"),
                 AuditEvent::Authenticated { viewer, view_only } => {
-                    println!("authenticated {viewer} view_only={view_only}")
+                    println!("authenticated {viewer} view_only={view_only}");
+                    if let Some(text) = &clipboard {
+                        audit_handle.send_clipboard(text);
+                    }
                 }
                 AuditEvent::Refused { viewer, reason } => {
                     println!("refused {viewer} reason={reason}")

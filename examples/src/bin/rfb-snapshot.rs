@@ -26,7 +26,7 @@ struct Args {
     addr: VncAddress,
     /// Output PNG file.
     out: PathBuf,
-    /// Encoding to ask for: raw, copyrect, rre, corre, hextile, zlib, trle, zrle, or
+    /// Encoding to ask for: raw, copyrect, rre, corre, hextile, zlib, trle, zrle, tight, or
     /// default (every encoding this library decodes, best first).
     #[arg(long, default_value = "default")]
     encoding: String,
@@ -49,6 +49,7 @@ fn encoding_list(name: &str) -> Option<Vec<Encoding>> {
         "zlib" => Encoding::ZLIB,
         "trle" => Encoding::TRLE,
         "zrle" => Encoding::ZRLE,
+        "tight" => Encoding::TIGHT,
         _ => return None,
     };
     Some(vec![e])

@@ -305,15 +305,14 @@ impl Desktop {
     }
 }
 
-/// Writes one pixel (B G R X bytes) if inside the buffer. The unused X byte is 0xff:
-/// viewers must ignore it, and noVNC 1.3's Raw decoder shows it as alpha.
+/// Writes one pixel (B G R X bytes) if inside the buffer.
 fn put(px: &mut [u8], w: usize, x: usize, y: usize, rgb: [u8; 3]) {
     if x >= w {
         return;
     }
     let i = (y * w + x) * 4;
     if let Some(p) = px.get_mut(i..i + 4) {
-        p.copy_from_slice(&[rgb[2], rgb[1], rgb[0], 0xff]);
+        p.copy_from_slice(&[rgb[2], rgb[1], rgb[0], 0]);
     }
 }
 
@@ -412,7 +411,7 @@ mod tests {
         )));
         let (after, _) = d.step("x");
         let red = after.view(Rect::new(200, 150, 1, 1)).unwrap().to_packed();
-        assert_eq!(red, [0x30, 0x30, 0xff, 0xff]);
+        assert_eq!(red, [0x30, 0x30, 0xff, 0]);
         assert_ne!(before.data(), after.data());
     }
 }

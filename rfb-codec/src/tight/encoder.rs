@@ -378,6 +378,35 @@ impl TightEncoder {
         self.config = config;
     }
 
+    /// Appends a fill rectangle's payload: every pixel is `pixel` (one pixel of `format`,
+    /// the client's). Fills may be of any size up to [`MAX_WIDTH`] wide; the planner uses
+    /// this for the large solid areas it finds.
+    ///
+    /// ```
+    /// use rfb_codec::{tight::TightEncoder, PixelFormat};
+    /// let mut out = bytes::BytesMut::new();
+    /// TightEncoder::default().encode_fill(&[0x56, 0x34, 0x12, 0], &PixelFormat::RGB888, &mut out).unwrap();
+    /// assert_eq!(&out[..], &[0x80, 0x12, 0x34, 0x56]);
+    /// ```
+    pub fn encode_fill(
+        &mut self,
+        pixel: &[u8],
+        format: &rfb_proto::PixelFormat,
+        out: &mut BytesMut,
+    ) -> Result<(), CodecError> {
+        let tf = TpixelFormat::new(format);
+        let bpp = tf.pixel_bytes();
+        if pixel.len() != bpp {
+            return Err(CodecError::ApiMisuse {
+                what: format!("fill pixel of {} bytes for {bpp} bytes per pixel", pixel.len()),
+            });
+        }
+        let mut px = [0u8; 4];
+        px[..bpp].copy_from_slice(pixel);
+        self.encode_fill_key(&tf, u32::from_le_bytes(px), out);
+        Ok(())
+    }
+
     /// The sub-encoding of the last rectangle encoded.
     pub fn last_method(&self) -> Option<TightMethod> {
         self.last
@@ -433,7 +462,7 @@ impl TightEncoder {
         Ok(())
     }
 
-    fn encode_fill(&mut self, tf: &TpixelFormat, key: u32, out: &mut BytesMut) {
+    fn encode_fill_key(&mut self, tf: &TpixelFormat, key: u32, out: &mut BytesMut) {
         let px = key.to_le_bytes();
         let mut t = [0u8; 4];
         tf.to_tpixel(&px, &mut t);
@@ -586,7 +615,7 @@ impl RectEncoder for TightEncoder {
         match (self.colours.overflow, self.colours.keys.len()) {
             (false, 1) => {
                 let k = self.colours.keys[0];
-                self.encode_fill(&tf, k, out);
+                self.encode_fill_key(&tf, k, out);
                 Ok(())
             }
             (false, 2) => {
