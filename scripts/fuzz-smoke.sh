@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz-smoke.sh [TARGET...] — build the cargo-fuzz targets once, then run each for FUZZ_SECONDS
-# (default 30) starting from its committed seed corpus and regressions. Fails if any target
+# (default 15) starting from its committed seed corpus and regressions. Fails if any target
 # crashes, hangs (an input running > 10 s) or cannot be built.
 #
 # Stable toolchain: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags; --sanitizer none
@@ -13,7 +13,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export PATH="${CARGO_HOME:-${HOME:-/root}/.cargo}/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
-SECS="${FUZZ_SECONDS:-30}"
+SECS="${FUZZ_SECONDS:-15}"
 FUZZ_FLAGS=(--sanitizer none)
 say() { echo "[fuzz-smoke] $*"; }
 

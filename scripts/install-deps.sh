@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # install-deps.sh [--all-peers] — idempotent set-up of everything the test suite needs, on Debian 12.
 #
-#   * Debian packages: the real VNC peers (TigerVNC Xvnc/vncviewer, x11vnc, vncsnapshot,
-#     LibVNCServer/LibVNCClient headers), Xvfb and X utilities, a C compiler, Python with PIL.
+#   * Debian packages: the real VNC peers (TigerVNC Xvnc/vncviewer, x11vnc, TightVNC's
+#     Xtightvnc, vncsnapshot, LibVNCServer/LibVNCClient headers), Xvfb and X utilities
+#     (xdotool, xclip, feh, xterm), a C compiler, Python with PIL and numpy, zstd.
 #     apt-get update runs only when something is missing; waits while another process
 #     holds the dpkg lock.
 #   * cargo-fuzz (`cargo install cargo-fuzz --locked`), only if `cargo fuzz` is missing.
 #   * the C helpers of scripts/peers/src into target/peers-build/ (rebuilt when stale).
 #
 # --all-peers also installs what only the manual scripts/peers tools use
-# (Xtightvnc, noVNC + websockify + Chromium).
+# (noVNC + websockify + Chromium).
 # Runs as root (CI) or with sudo. Prints one line per thing it does.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,14 +26,14 @@ done
 say() { echo "[install-deps] $*"; }
 
 APT_PKGS=(
-    xvfb x11-utils x11-xserver-utils x11-apps xdotool xterm xfonts-base feh
-    tigervnc-standalone-server tigervnc-viewer tigervnc-tools x11vnc vncsnapshot
+    xvfb x11-utils x11-xserver-utils x11-apps xdotool xterm xfonts-base feh xclip
+    tigervnc-standalone-server tigervnc-viewer tigervnc-tools x11vnc vncsnapshot tightvncserver
     libvncserver-dev libjpeg-dev pkg-config gcc g++ libc6-dev make
     python3 python3-venv python3-pil python3-numpy imagemagick zstd
     iproute2 procps coreutils util-linux ca-certificates
 )
 if [ "$ALL_PEERS" = 1 ]; then
-    APT_PKGS+=(tightvncserver novnc websockify chromium fonts-dejavu-core)
+    APT_PKGS+=(novnc websockify chromium fonts-dejavu-core)
 fi
 
 SUDO=""

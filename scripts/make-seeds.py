@@ -19,6 +19,10 @@ Targets and what their input is:
                             bytes a client sends from the version string to ClientInit
   client_handshake          one byte N as above, then the bytes a server sends from the
                             version string to ServerInit
+  codec_*, client_viewer    rectangle payloads of every encoding (Raw, CopyRect, RRE, CoRRE,
+                            Hextile, Cursor, Zlib, ZRLE, TRLE, Tight), pixel sources for the
+                            round trips, formats, regions, frames: see codec_seeds() for
+                            the header bytes each fuzz function reads first
 """
 import os
 import struct
@@ -168,6 +172,270 @@ def chunked(inputs):
     return out
 
 
+
+# ------------------------------------------------------------------ rectangle payloads (codec)
+# Pixels below are (r, g, b) triples written at RGB888 (32 bpp little-endian, shifts 16/8/0),
+# whose CPIXEL/TPIXEL (ZRLE, TRLE, Tight: depth 24 fits in 3 bytes) is the 3 low bytes B, G, R.
+RED, GREEN, BLUE, WHITE, BLACK = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
+
+
+def px(c):
+    return raw_rgb888([c])
+
+
+def cpx(c):
+    return bytes((c[2], c[1], c[0]))
+
+
+def rre_payload(bg, subs, compact=False):
+    """RRE: U32 count, background pixel, then per subrect a pixel and x, y, w, h
+    (U16 each; CoRRE: U8 each)."""
+    f = u8 if compact else u16
+    return u32(len(subs)) + px(bg) + b"".join(
+        px(c) + f(x) + f(y) + f(w) + f(h) for (c, x, y, w, h) in subs)
+
+
+HT_RAW, HT_BG, HT_FG, HT_ANY, HT_COLOURED = 1, 2, 4, 8, 16
+
+
+def hextile_tile(mask, bg=None, fg=None, subs=(), raw=None):
+    """One Hextile tile: the sub-encoding mask, then the fields it announces. Subrects are
+    (colour or None, x, y, w, h): x<<4|y, (w-1)<<4|(h-1)."""
+    out = u8(mask)
+    if mask & HT_RAW:
+        return out + raw_rgb888(raw)
+    if mask & HT_BG:
+        out += px(bg)
+    if mask & HT_FG:
+        out += px(fg)
+    if mask & HT_ANY:
+        out += u8(len(subs))
+        for (c, x, y, w, h) in subs:
+            if mask & HT_COLOURED:
+                out += px(c)
+            out += u8(x << 4 | y) + u8((w - 1) << 4 | (h - 1))
+    return out
+
+
+def rle_length(n):
+    """ZRLE/TRLE run length n >= 1: bytes of 255 then the remainder, summing to n - 1."""
+    n -= 1
+    out = b""
+    while n >= 255:
+        out += u8(255)
+        n -= 255
+    return out + u8(n)
+
+
+def zrle_tiles(w, h, size):
+    """Tiles of a w x h rectangle (size 64: ZRLE, 16: TRLE), one of each sub-encoding in
+    turn: solid, raw, packed palette (2 colours, 1 bit per pixel, rows padded), plain RLE,
+    palette RLE."""
+    out = b""
+    k = 0
+    for ty in range(0, h, size):
+        for tx in range(0, w, size):
+            tw, th = min(size, w - tx), min(size, h - ty)
+            n = tw * th
+            kind = k % 5
+            k += 1
+            if kind == 0:
+                out += u8(1) + cpx(BLUE)
+            elif kind == 1:
+                out += u8(0) + b"".join(cpx((i * 7 % 256, i % 256, 255 - i % 256)) for i in range(n))
+            elif kind == 2:
+                out += u8(2) + cpx(RED) + cpx(WHITE)
+                for y in range(th):
+                    bits = [(x + y) % 2 for x in range(tw)]
+                    row = 0
+                    nbits = 0
+                    rowbytes = b""
+                    for b in bits:
+                        row = row << 1 | b
+                        nbits += 1
+                        if nbits == 8:
+                            rowbytes += u8(row)
+                            row, nbits = 0, 0
+                    if nbits:
+                        rowbytes += u8(row << (8 - nbits))
+                    out += rowbytes
+            elif kind == 3:
+                half = n // 2
+                out += u8(128)
+                if half:
+                    out += cpx(GREEN) + rle_length(half)
+                out += cpx(BLACK) + rle_length(n - half)
+            else:
+                out += u8(128 + 2) + cpx(RED) + cpx(BLUE)
+                # index 0 once (top bit clear: a single pixel), then index 1 as a run of the rest
+                if n == 1:
+                    out += u8(0)
+                else:
+                    out += u8(0) + u8(0x80 | 1) + rle_length(n - 1)
+    return out
+
+
+def tight_compact_len(n):
+    """Tight's compact length: 7 bits per byte, low bits first, at most 3 bytes."""
+    out = bytes([n & 0x7F | (0x80 if n > 0x7F else 0)])
+    if n > 0x7F:
+        out += bytes([(n >> 7) & 0x7F | (0x80 if n > 0x3FFF else 0)])
+        if n > 0x3FFF:
+            out += bytes([n >> 14])
+    return out
+
+
+def codec_seeds(s):
+    """Seeds of the rfb-codec and rfb-client Viewer targets; each matches how its fuzz
+    function reads its first bytes (see the function's doc in the crate)."""
+    # rfb_codec::fuzzing::{decode_*}: 7 header bytes: format index (0 = RGB888), framebuffer
+    # width-1 and height-1 (% 48), rectangle x, y (% 64 below 0x80), w, h (% 64); payload.
+    def head(fbw, fbh, x, y, w, h, fmt=0):
+        return bytes((fmt, fbw - 1, fbh - 1, x, y, w, h))
+
+    quad = [RED, GREEN, BLUE, WHITE]
+    s["codec_decode_raw"] = {
+        "raw-2x2": head(4, 4, 1, 1, 2, 2) + raw_rgb888(quad),
+        "raw-empty": head(4, 4, 0, 0, 0, 0),
+        "raw-rgb565-2x1": head(4, 4, 0, 0, 2, 1, fmt=3) + u16(0xF800)[::-1] + u16(0x07E0)[::-1],
+        "raw-outside": head(4, 4, 3, 3, 2, 2) + raw_rgb888(quad),
+    }
+    s["codec_decode_copy_rect"] = {
+        "copyrect": head(8, 8, 4, 4, 3, 3) + u16(0) + u16(1),
+        "copyrect-overlap": head(8, 8, 1, 1, 4, 4) + u16(0) + u16(0),
+    }
+    s["codec_decode_rre"] = {
+        "rre-two": head(16, 16, 0, 0, 16, 16) + rre_payload(BLACK, [(RED, 1, 1, 4, 4), (BLUE, 8, 2, 3, 10)]),
+        "rre-none": head(8, 8, 0, 0, 8, 8) + rre_payload(GREEN, []),
+    }
+    s["codec_decode_corre"] = {
+        "corre-two": head(16, 16, 0, 0, 16, 16) + rre_payload(BLACK, [(RED, 1, 1, 4, 4), (BLUE, 8, 2, 3, 10)], True),
+    }
+    # a 20x18 rectangle: four tiles (16x16, 4x16, 16x2, 4x2)
+    tiles = (hextile_tile(HT_BG | HT_FG | HT_ANY, bg=BLACK, fg=WHITE, subs=[(None, 0, 0, 4, 4), (None, 8, 8, 8, 8)])
+             + hextile_tile(HT_RAW, raw=[quad[i % 4] for i in range(4 * 16)])
+             + hextile_tile(HT_BG | HT_ANY | HT_COLOURED, bg=BLUE, subs=[(RED, 0, 0, 1, 1), (GREEN, 15, 1, 1, 1)])
+             + hextile_tile(0))
+    s["codec_decode_hextile"] = {
+        "hextile-4-tiles": head(24, 24, 2, 2, 20, 18) + tiles,
+        "hextile-solid": head(16, 16, 0, 0, 16, 16) + hextile_tile(HT_BG, bg=RED),
+    }
+    # decode_cursor: byte 0 % 3 picks Cursor / XCursor / Cursor With Alpha, then the header.
+    mask4x2 = bytes((0b11110000, 0b10010000))
+    s["codec_decode_cursor"] = {
+        "rich-4x2": u8(0) + head(8, 8, 1, 1, 4, 2) + raw_rgb888(quad + quad) + mask4x2,
+        "xcursor-4x2": u8(1) + head(8, 8, 1, 1, 4, 2) + bytes((255, 0, 0, 0, 0, 255))
+        + bytes((0b10100000, 0b01010000)) + mask4x2,
+        "alpha-2x2": u8(2) + head(8, 8, 0, 0, 2, 2) + s32(RAW)
+        + bytes((255, 0, 0, 255, 0, 128, 0, 128, 0, 0, 0, 0, 64, 64, 64, 64)),
+    }
+    # roundtrip_{hextile,raw}: format, w % 40, h % 40, colours % 8 + 1, then colour choices.
+    picks = bytes(range(64))
+    s["codec_roundtrip_hextile"] = {
+        "rgb888-20x18": bytes((0, 20, 18, 3)) + picks,
+        "rgb565-33x17": bytes((3, 33, 17, 7)) + picks[::-1],
+        "colour-map-16x16": bytes((6, 16, 16, 1)) + bytes(8),
+    }
+    s["codec_roundtrip_raw"] = {"rgb888-5x3": bytes((0, 5, 3, 4)) + picks, "bgr888-7x2": bytes((1, 7, 2, 2)) + picks}
+    # roundtrip_rre: byte 0 odd = CoRRE, even = RRE; then as above.
+    s["codec_roundtrip_rre"] = {
+        "rre-rgb888-20x18": bytes((0, 0, 20, 18, 3)) + picks,
+        "corre-rgb565-30x30": bytes((1, 3, 30, 30, 2)) + bytes(30) + b"\x01" * 10,
+    }
+    # translate: two 3-byte format selectors (even byte 0: named format index byte0 >> 1;
+    # odd: bpp/channel bits/order built from the bytes), then source pixels.
+    s["codec_translate"] = {
+        "rgb888-to-bgr888": bytes((0, 0, 0, 2, 0, 0)) + raw_rgb888(quad * 8),
+        "rgb888-to-rgb565": bytes((0, 0, 0, 6, 0, 0)) + raw_rgb888(quad * 8),
+        "rgb565-to-rgb888": bytes((6, 0, 0, 0, 0, 0)) + bytes(range(64)),
+        "custom-32-to-16": bytes((5, 77, 45, 3, 54, 4)) + bytes(range(128)),
+    }
+    # region: rectangles of 4 bytes x, y, w, h; even ones form region a, odd ones b.
+    s["codec_region"] = {
+        "overlapping": bytes((0, 0, 10, 10, 5, 5, 10, 10, 20, 0, 4, 4, 22, 2, 4, 4)),
+        "nested-and-empty": bytes((0, 0, 30, 30, 10, 10, 5, 5, 40, 40, 0, 3, 0, 0, 30, 30)),
+    }
+    # decode_{zlib,zrle,trle}: format index (0 = RGB888), framebuffer w, h (% 81), then
+    # per rectangle x, y, w, h (% 96 each) and its payload; one zlib stream for all.
+    def zstream(chunks):
+        z = zlib.compressobj(6)
+        return [z.compress(c) + z.flush(zlib.Z_SYNC_FLUSH) for c in chunks]
+
+    geo = [(0, 0, 70, 66), (70, 66, 10, 14)]
+    raw_a = raw_rgb888([quad[(i // 3) % 4] for i in range(70 * 66)])
+    raw_b = raw_rgb888([WHITE] * (10 * 14))
+    za, zb = zstream([raw_a, raw_b])
+    s["codec_decode_zlib"] = {
+        "two-rects-one-stream": bytes((0, 80, 80)) + bytes(geo[0]) + u32(len(za)) + za
+        + bytes(geo[1]) + u32(len(zb)) + zb,
+    }
+    ta, tb = zrle_tiles(70, 66, 64), zrle_tiles(10, 14, 64)
+    za, zb = zstream([ta, tb])
+    s["codec_decode_zrle"] = {
+        "two-rects-every-subencoding": bytes((0, 80, 80)) + bytes(geo[0]) + u32(len(za)) + za
+        + bytes(geo[1]) + u32(len(zb)) + zb,
+    }
+    s["codec_decode_trle"] = {
+        "every-subencoding-40x33": bytes((0, 80, 80)) + bytes((0, 0, 40, 33)) + zrle_tiles(40, 33, 16),
+        "two-rects": bytes((0, 80, 80)) + bytes((5, 5, 16, 16)) + zrle_tiles(16, 16, 16)
+        + bytes((30, 30, 17, 3)) + zrle_tiles(17, 3, 16),
+    }
+    # roundtrip_{zlib,zrle,trle}: format, w % 151, h % 151, colours - 1, the colours'
+    # pixel bytes, then picks (index % colours, run (b >> 4) * 3 + 1).
+    four = raw_rgb888(quad)
+    s["codec_roundtrip_zlib"] = {"rgb888-70x66": bytes((0, 70, 66, 3)) + four + bytes(range(0, 256, 3))}
+    s["codec_roundtrip_zrle"] = {
+        "rgb888-70x66": bytes((0, 70, 66, 3)) + four + bytes(range(0, 256, 3)),
+        "rgb565-65x20": bytes((7, 65, 20, 1)) + bytes((0x00, 0xF8, 0xE0, 0x07)) + bytes(range(200)),
+    }
+    s["codec_roundtrip_trle"] = {
+        "rgb888-40x33": bytes((0, 40, 33, 3)) + four + bytes(range(0, 256, 5)),
+        "many-colours": bytes((0, 20, 20, 40)) + bytes(range(160)) + bytes(range(255, 0, -1)),
+    }
+    # decode_tight: format index, then per rectangle x, y, w, h (1 byte each, 48x40
+    # framebuffer) and its payload: compression control byte, then fill / basic data.
+    fill = u8(0x80) + cpx(RED)
+    basic_small = u8(0x00) + cpx(RED) + cpx(GREEN)  # 2x1: 6 bytes < 12, sent uncompressed
+    raw_tp = b"".join(cpx(quad[i % 4]) for i in range(8 * 8))
+    z = zlib.compressobj(6)
+    zdata = z.compress(raw_tp) + z.flush(zlib.Z_SYNC_FLUSH)
+    basic_z = u8(0x00) + tight_compact_len(len(zdata)) + zdata
+    # palette filter (explicit filter bit 0x40, filter 1): 2 colours, 1 bit per pixel;
+    # 8x2 = 2 bytes of indices, under 12: uncompressed; stream 1 (bits 4-5 = 1).
+    palette = u8(0x50) + u8(1) + u8(1) + cpx(BLUE) + cpx(WHITE) + bytes((0b10101010, 0b01010101))
+    s["codec_decode_tight"] = {
+        "fill-basic-zlib-palette": u8(0) + bytes((0, 0, 4, 4)) + fill + bytes((4, 0, 2, 1)) + basic_small
+        + bytes((8, 8, 8, 8)) + basic_z + bytes((16, 16, 8, 2)) + palette,
+        "reset-streams-fill": u8(0) + bytes((1, 1, 10, 10)) + u8(0x80 | 0x0F) + cpx(GREEN),
+    }
+    # roundtrip_tight: format, w % 64 + 1, h % 64 + 1, compress level % 10 and gradient
+    # mode (top 2 bits), then pixel bytes (repeated to fill).
+    s["codec_roundtrip_tight"] = {
+        "rgb888-30x20-palette": bytes((0, 29, 19, 6)) + four,
+        "rgb888-gradient": bytes((0, 15, 15, 0x40 | 9)) + bytes(range(256)),
+        "rgb565-auto": bytes((7, 40, 9, 0x80 | 1)) + bytes(range(0, 256, 7)),
+    }
+    # damage_compare: width - 1 (% 128), height - 1 (% 96), then frame bytes; the same bytes
+    # give a scroll offset and up to 8 edits (x, y, w, h, value).
+    s["codec_damage_compare"] = {
+        "64x48-scroll-edits": bytes((63, 47)) + bytes((8, 1, 2, 10, 10, 0x33)) + bytes(range(200)),
+        "small": bytes((3, 2)) + bytes((0, 0, 0, 1, 1, 9)),
+    }
+    # client_viewer: chunk size, command bits, then what a server sends after ServerInit
+    # (the function does a 3.8 None handshake with a 64x48 RGB888 desktop first).
+    fbu = fb_update([rect(0, 0, 2, 2, RAW, raw_rgb888(quad)),
+                     rect(2, 0, 2, 2, COPYRECT, u16(0) + u16(0)),
+                     rect(0, 2, 16, 16, HEXTILE, hextile_tile(HT_BG, bg=RED)),
+                     rect(0, 0, 64, 48, RRE, rre_payload(BLACK, [(WHITE, 1, 1, 2, 2)])),
+                     rect(0, 0, 0, 0, LAST_RECT)])
+    s["client_viewer"] = {
+        "updates-whole": u8(255) + u8(0) + fbu + bell() + server_cut_text(b"clip"),
+        "updates-bytewise-commands": u8(1) + u8(0xFF) + fbu,
+        "desktop-size-then-raw": u8(7) + u8(0x21) + fb_update([rect(0, 0, 4, 3, DESKTOP_SIZE)])
+        + fb_update([rect(0, 0, 4, 3, RAW, raw_rgb888(quad * 3))]),
+    }
+
+
 def seeds():
     s = {}
     # ---- proto_client_stream
@@ -247,6 +515,7 @@ def seeds():
     k["v38-none-rgb565-named"] = (version(8) + u8(1) + u8(1) + u32(0)
                                   + server_init(800, 600, RGB565, b"rfb desktop"))
     s["client_handshake"] = chunked(k)
+    codec_seeds(s)
     return s
 
 

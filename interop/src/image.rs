@@ -1,4 +1,4 @@
-//! RGB images: binary PPM (P6) read/write, XWD (`xwd` dumps of X windows) read, exact compare.
+//! RGB images: binary PPM (P6) read/write, XWD (`xwd` dumps of X windows) and PNG read, exact compare.
 
 use std::fs;
 use std::path::Path;
@@ -166,6 +166,39 @@ impl Image {
     pub fn read_xwd(path: &Path) -> Result<Image> {
         let data = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         Image::from_xwd(&data).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Reads a PNG (8-bit RGB or RGBA; alpha dropped, as `rfb-snapshot` writes them).
+    pub fn read_png(path: &Path) -> Result<Image> {
+        let file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let mut dec = png::Decoder::new(std::io::BufReader::new(file));
+        dec.set_transformations(png::Transformations::EXPAND);
+        let mut reader = dec
+            .read_info()
+            .with_context(|| format!("parsing {}", path.display()))?;
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let info = reader
+            .next_frame(&mut buf)
+            .with_context(|| format!("decoding {}", path.display()))?;
+        ensure!(
+            info.bit_depth == png::BitDepth::Eight,
+            "{}: {:?} bits per channel, expected 8",
+            path.display(),
+            info.bit_depth
+        );
+        let (w, h) = (info.width as usize, info.height as usize);
+        let channels = match info.color_type {
+            png::ColorType::Rgb => 3,
+            png::ColorType::Rgba => 4,
+            other => bail!("{}: colour type {other:?}, expected RGB(A)", path.display()),
+        };
+        let mut rgb = Vec::with_capacity(w * h * 3);
+        for row in buf[..info.line_size * h].chunks_exact(info.line_size) {
+            for px in row[..w * channels].chunks_exact(channels) {
+                rgb.extend_from_slice(&px[..3]);
+            }
+        }
+        Ok(Image::new(w, h, rgb))
     }
 
     /// The `w`x`h` area at (`x`, `y`); an error if it is not inside the image.

@@ -8,10 +8,12 @@
 //! * [`net`]: free loopback ports, and whether a port listens (read from /proc, so waiting
 //!   never connects to a server that would count the connection);
 //! * [`x11`]: X servers (Xvnc, Xvfb) on a free display, screenshots with `xwd`;
-//! * [`image`]: PPM/XWD images and exact comparison;
-//! * [`peers`]: TigerVNC's Xvnc and vncviewer, vncsnapshot (with a libjpeg shim giving its
-//!   exact pixels), VNC password files;
-//! * [`ours`]: our `rfb-probe` and `rfb-handshake-server` binaries;
+//! * [`image`]: PPM/XWD/PNG images and exact comparison;
+//! * [`peers`]: TigerVNC's Xvnc and vncviewer, x11vnc, TightVNC's Xtightvnc, vncsnapshot
+//!   (with a libjpeg shim giving its exact pixels), LibVNCClient, VNC password files, and a
+//!   deterministic full-colour desktop ([`peers::paint_rich_desktop`]);
+//! * [`ours`]: our `rfb-probe`, `rfb-snapshot`, `rfb-viewer` and `rfb-handshake-server`
+//!   binaries;
 //! * [`harness`]: [`harness::peer_test`], which frames each test (scratch directory,
 //!   one-line summary, peer logs dumped on failure).
 //!

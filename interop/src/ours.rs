@@ -1,5 +1,6 @@
-//! Our side: the `rfb-probe` client and `rfb-handshake-server` binaries of the examples
-//! crate, found next to the test executable (build them with `cargo build --workspace --bins`).
+//! Our side: the `rfb-probe`, `rfb-snapshot` and `rfb-viewer` clients and the
+//! `rfb-handshake-server` binary of the examples crate, found next to the test executable
+//! (build them with `cargo build --workspace --bins`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -188,5 +189,259 @@ impl OurServer {
     /// Path of the truth file.
     pub fn truth_file(&self) -> &Path {
         &self.truth_path
+    }
+}
+
+/// What one `rfb-snapshot` run produced.
+#[derive(Debug)]
+pub struct SnapshotOutcome {
+    /// The process outcome (exit 0 on success).
+    pub run: Finished,
+    /// Its `ok WxH updates=N received=...` line (empty if none).
+    pub line: String,
+    /// The rectangles received per encoding, from `received=Name:count,...`.
+    pub received: BTreeMap<String, u64>,
+    /// The picture it wrote, if it succeeded.
+    pub image: Option<Image>,
+}
+
+impl SnapshotOutcome {
+    /// An error unless the run succeeded with a picture, at least one pixel rectangle came
+    /// in `encoding` (as `rfb-snapshot` names it, e.g. `ZRLE`; compared without case), and
+    /// no other pixel encoding was used, except Raw when `raw_mix` is set (RRE and CoRRE
+    /// encoders send a rectangle as Raw when that is smaller, as the spec allows). So a
+    /// server's silent fallback to Raw cannot pass as the encoding under test.
+    /// Returns the picture.
+    pub fn expect_encoding(&self, encoding: &str, raw_mix: bool) -> Result<&Image> {
+        if self.run.code() != Some(0) {
+            bail!(
+                "rfb-snapshot failed ({}): {} {}",
+                self.run.describe(),
+                self.line,
+                self.run.stderr.trim()
+            );
+        }
+        let image = self
+            .image
+            .as_ref()
+            .context("rfb-snapshot wrote no picture")?;
+        let pixel = || self.received.iter().filter(|(name, _)| !is_pseudo(name));
+        let wanted = pixel().any(|(name, n)| name.eq_ignore_ascii_case(encoding) && *n > 0);
+        let others = pixel().any(|(name, _)| {
+            let allowed = name.eq_ignore_ascii_case(encoding)
+                || (raw_mix && name.eq_ignore_ascii_case("raw"));
+            !allowed
+        });
+        if !wanted || others {
+            bail!(
+                "asked for {encoding}, but the server sent {:?} ({})",
+                self.received,
+                self.line
+            );
+        }
+        Ok(image)
+    }
+}
+
+/// Pseudo-encodings `rfb-snapshot` may count next to the pixel encodings.
+fn is_pseudo(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "cursor",
+        "xcursor",
+        "desktopsize",
+        "extendeddesktopsize",
+        "lastrect",
+        "desktopname",
+        "pointerpos",
+        "cursorwithalpha",
+    ]
+    .iter()
+    .any(|p| n == *p || n.starts_with("pseudo") || n.contains("cursor"))
+}
+
+/// Parses `received=Raw:3,ZRLE:1` (other forms give an empty map).
+fn parse_received(value: &str) -> BTreeMap<String, u64> {
+    value
+        .split(',')
+        .filter_map(|kv| {
+            let (k, v) = kv.rsplit_once(':')?;
+            Some((k.trim().to_owned(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Runs `rfb-snapshot ADDR OUT.png --encoding ENCODING [--password-file F] --timeout 15`
+/// (at most 40 s) and reads the picture it wrote.
+pub fn snapshot(
+    cx: &PeerTest,
+    addr: &str,
+    encoding: &str,
+    password_file: Option<&Path>,
+) -> Result<SnapshotOutcome> {
+    let out = cx.path(&format!(
+        "{}.png",
+        cx.unique(&format!("snapshot-{encoding}"))
+    ));
+    let mut c = Command::new(our_bin("rfb-snapshot")?);
+    c.arg(addr)
+        .arg(&out)
+        .args(["--encoding", encoding, "--timeout", "15"]);
+    if let Some(f) = password_file {
+        c.arg("--password-file").arg(f);
+    }
+    let run = cx.run("rfb-snapshot", c, Duration::from_secs(40))?;
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ok "))
+        .unwrap_or("")
+        .to_owned();
+    let (_, fields) = parse_fields(&line);
+    let received = fields
+        .get("received")
+        .map(|v| parse_received(v))
+        .unwrap_or_default();
+    let image = if run.code() == Some(0) && out.exists() {
+        Some(Image::read_png(&out)?)
+    } else {
+        None
+    };
+    Ok(SnapshotOutcome {
+        run,
+        line,
+        received,
+        image,
+    })
+}
+
+impl OurServer {
+    /// Waits (at most `timeout`) until the server has printed more than `n` event lines
+    /// starting with `prefix`, and returns the (n+1)-th: for a server that serves several
+    /// connections one after the other.
+    pub fn wait_nth_event(&mut self, prefix: &str, n: usize, timeout: Duration) -> Result<String> {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(l) = self
+                .events()
+                .into_iter()
+                .filter(|l| l.starts_with(prefix))
+                .nth(n)
+            {
+                return Ok(l);
+            }
+            if !self.process.is_running() {
+                bail!("rfb-handshake-server exited before its `{prefix}` line #{n}");
+            }
+            if std::time::Instant::now() >= end {
+                bail!("no `{prefix}` line #{n} from rfb-handshake-server within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Our `rfb-viewer` window in a private Xvfb (1024x768, 24 bit, pointer parked in the
+/// bottom-right corner), connected to 127.0.0.1::`port`. Fields drop in order: the viewer
+/// first, then its X server.
+#[derive(Debug)]
+pub struct OurViewer {
+    /// The rfb-viewer process.
+    pub viewer: Spawned,
+    /// The Xvfb it shows its window on.
+    pub xvfb: crate::x11::XServer,
+}
+
+impl OurViewer {
+    /// Starts Xvfb and `rfb-viewer 127.0.0.1::PORT --scale actual EXTRA...`, with `HOME`
+    /// in the scratch directory.
+    pub fn start(cx: &PeerTest, port: u16, extra: &[&str]) -> Result<OurViewer> {
+        let xvfb = crate::x11::XServer::start(cx, "Xvfb", |d| {
+            let mut a = vec![d.to_string()];
+            a.extend(
+                [
+                    "-screen",
+                    "0",
+                    "1024x768x24",
+                    "-nolisten",
+                    "tcp",
+                    "-noreset",
+                    "-br",
+                ]
+                .map(String::from),
+            );
+            a
+        })?;
+        let _ = xvfb.run_client(cx, "xdotool", &["mousemove", "1023", "767"]);
+        let home = cx.path("rfb-viewer-home");
+        std::fs::create_dir_all(&home)?;
+        let mut c = xvfb.command(our_bin("rfb-viewer")?.to_str().context("binary path")?);
+        c.env("HOME", &home).env_remove("WAYLAND_DISPLAY");
+        c.arg(format!("127.0.0.1::{port}"))
+            .args(["--scale", "actual"])
+            .args(extra);
+        let viewer = cx.spawn("rfb-viewer", c, false)?;
+        Ok(OurViewer { viewer, xvfb })
+    }
+
+    /// The id of the viewer's visible window (waits at most `timeout`).
+    pub fn window(&mut self, cx: &PeerTest, timeout: Duration) -> Result<String> {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            if !self.viewer.is_running() {
+                bail!(
+                    "rfb-viewer exited ({}) before showing its window",
+                    self.viewer.status_text()
+                );
+            }
+            let mut c = self.xvfb.command("xdotool");
+            c.args(["search", "--onlyvisible", "--name", "rfb-viewer"]);
+            let r = cx.run_unlogged("xdotool-search", c, Duration::from_secs(10))?;
+            if let Some(id) = r.stdout.lines().map(str::trim).find(|l| !l.is_empty()) {
+                return Ok(id.to_owned());
+            }
+            if std::time::Instant::now() >= end {
+                bail!("rfb-viewer's window never appeared within {timeout:?}");
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// The window's contents once three captures 300 ms apart are identical and the
+    /// window is at least `min_w`x`min_h` (waits at most `timeout`).
+    pub fn capture_stable(
+        &mut self,
+        cx: &PeerTest,
+        min_w: usize,
+        min_h: usize,
+        timeout: Duration,
+    ) -> Result<Image> {
+        let end = std::time::Instant::now() + timeout;
+        let win = self.window(cx, timeout)?;
+        let mut prev: Option<Image> = None;
+        let mut same = 0;
+        while std::time::Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(300));
+            if !self.viewer.is_running() {
+                bail!("rfb-viewer exited ({})", self.viewer.status_text());
+            }
+            let Ok(img) = self.xvfb.window_shot(cx, &win) else {
+                continue;
+            };
+            if img.width < min_w || img.height < min_h {
+                prev = None;
+                continue;
+            }
+            same = if prev.as_ref() == Some(&img) {
+                same + 1
+            } else {
+                0
+            };
+            prev = Some(img);
+            if same >= 2 {
+                return prev.context("a capture was taken");
+            }
+        }
+        bail!("rfb-viewer's picture never became stable within {timeout:?}")
     }
 }

@@ -165,6 +165,19 @@ impl Xvnc {
         auth: &ServerAuth,
         desktop: &str,
     ) -> Result<Xvnc> {
+        Xvnc::start_with(cx, width, height, auth, desktop, &[])
+    }
+
+    /// Like [`Xvnc::start`], with `extra` arguments after the others (a later
+    /// `-Param=value` overrides an earlier one, e.g. `-SendCutText=1`).
+    pub fn start_with(
+        cx: &PeerTest,
+        width: u32,
+        height: u32,
+        auth: &ServerAuth,
+        desktop: &str,
+        extra: &[&str],
+    ) -> Result<Xvnc> {
         let port = net::free_port()?;
         let x = XServer::start(cx, "Xvnc", |d| {
             let mut a: Vec<String> = vec![
@@ -198,6 +211,7 @@ impl Xvnc {
                     a.push(f.display().to_string());
                 }
             }
+            a.extend(extra.iter().map(|e| e.to_string()));
             a
         })?;
         let mut x = x;
@@ -392,6 +406,17 @@ impl Viewer {
     /// Raw preferred, no F8 menu key, no remote resize, no dialogs, no clipboard; with an
     /// optional obfuscated password file. The pointer is parked in the screen's corner.
     pub fn start(cx: &PeerTest, port: u16, password_file: Option<&Path>) -> Result<Viewer> {
+        Viewer::start_with(cx, port, password_file, "Raw")
+    }
+
+    /// Like [`Viewer::start`], with `encoding` (vncviewer's name: Raw, Hextile, ZRLE, Tight)
+    /// as the preferred encoding (first in its SetEncodings list; automatic selection off).
+    pub fn start_with(
+        cx: &PeerTest,
+        port: u16,
+        password_file: Option<&Path>,
+        encoding: &str,
+    ) -> Result<Viewer> {
         let xvfb = XServer::start(cx, "Xvfb", |d| {
             let mut a = vec![d.to_string()];
             a.extend(
@@ -428,7 +453,7 @@ impl Viewer {
             "-AutoSelect=0",
             "-FullColor",
             "-PreferredEncoding",
-            "Raw",
+            encoding,
             "-NoJPEG",
             "-Log",
             "*:stderr:30",
@@ -497,4 +522,137 @@ impl Viewer {
         }
         bail!("vncviewer picture never became stable within {timeout:?}")
     }
+}
+
+/// TightVNC 1.3's Xtightvnc: an X server that is also a VNC server, on 127.0.0.1 only.
+#[derive(Debug)]
+pub struct Xtightvnc {
+    /// The X server (display and process).
+    pub x: XServer,
+    /// The RFB port it listens on.
+    pub port: u16,
+}
+
+impl Xtightvnc {
+    /// Starts `Xtightvnc :N -geometry WxH -depth 24 -pixelformat rgb888 -rfbport P
+    /// -interface 127.0.0.1 ...` (security None) and waits until the RFB port listens.
+    pub fn start(cx: &PeerTest, width: u32, height: u32, desktop: &str) -> Result<Xtightvnc> {
+        let port = net::free_port()?;
+        let mut x = XServer::start(cx, "Xtightvnc", |d| {
+            let mut a: Vec<String> =
+                vec![d.into(), "-geometry".into(), format!("{width}x{height}")];
+            a.extend(
+                [
+                    "-depth",
+                    "24",
+                    "-pixelformat",
+                    "rgb888",
+                    "-rfbport",
+                    &port.to_string(),
+                    "-interface",
+                    "127.0.0.1",
+                    "-localhost",
+                    "-nolisten",
+                    "tcp",
+                    "-alwaysshared",
+                    "-desktop",
+                    desktop,
+                ]
+                .map(String::from),
+            );
+            a
+        })?;
+        net::wait_listening(port, &mut x.process, Duration::from_secs(10))?;
+        Ok(Xtightvnc { x, port })
+    }
+}
+
+/// A deterministic, full-colour desktop on an X server (see [`paint_rich_desktop`]); the
+/// image viewer showing the photo is stopped when this drops (drop it before the server).
+#[derive(Debug)]
+pub struct RichDesktop {
+    /// The exact screen once painted (`xwd -root`).
+    pub truth: Image,
+    /// The image viewer process (feh).
+    pub feh: Spawned,
+}
+
+/// Paints a desktop that exercises every sub-encoding: xsetroot's 16x16 plaid in two
+/// colours with an invisible root cursor, and the harness's synthetic full-colour photo
+/// (`scripts/peers/img.py photo`, `photo_w`x`photo_h`) shown by feh at (24, 24), no window
+/// manager. Parks the pointer in the bottom-right corner (over the root window, so the
+/// blank cursor is the one shown; xdotool fails harmlessly on servers without XKB), and
+/// returns the screen once the photo is up and two screenshots agree.
+pub fn paint_rich_desktop(
+    cx: &PeerTest,
+    x: &XServer,
+    photo_w: u32,
+    photo_h: u32,
+) -> Result<RichDesktop> {
+    let blank = cx.path("blank.xbm");
+    let zeros = vec!["0x00"; 32].join(",");
+    fs::write(
+        &blank,
+        format!("#define b_width 16\n#define b_height 16\nstatic unsigned char b_bits[] = {{\n{zeros}}};\n"),
+    )?;
+    let b = blank.display().to_string();
+    x.run_client(
+        cx,
+        "xsetroot",
+        &[
+            "-mod", "16", "16", "-fg", "#ff8000", "-bg", "#204060", "-cursor", &b, &b,
+        ],
+    )?;
+    let photo = cx.path("photo.png");
+    // Debian's python3 has PIL and numpy (install-deps.sh); a python3 earlier on PATH
+    // (pyenv, venvs) may not.
+    let python = if Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let mut c = Command::new(python);
+    c.arg(repo_root().join("scripts/peers/img.py"))
+        .arg("photo")
+        .arg(&photo)
+        .args([photo_w.to_string(), photo_h.to_string()]);
+    let r = cx.run("img.py-photo", c, Duration::from_secs(30))?;
+    ensure!(
+        r.code() == Some(0),
+        "img.py photo failed ({}): {}",
+        r.describe(),
+        r.stderr.trim()
+    );
+    let mut c = x.command("feh");
+    c.args([
+        "--title",
+        "rfb-photo",
+        "--geometry",
+        &format!("{photo_w}x{photo_h}+24+24"),
+        "--no-menus",
+    ])
+    .arg(&photo);
+    let feh = cx.spawn("feh", c, false)?;
+    let end = Instant::now() + Duration::from_secs(15);
+    loop {
+        let tree = x
+            .run_client(cx, "xwininfo", &["-root", "-tree"])
+            .unwrap_or_default();
+        if tree.contains("\"rfb-photo\"") {
+            break;
+        }
+        ensure!(Instant::now() < end, "feh's window never appeared");
+        thread::sleep(Duration::from_millis(200));
+    }
+    let (w, h) = {
+        let shot = x.screenshot(cx)?;
+        (shot.width, shot.height)
+    };
+    let mut c = x.command("xdotool");
+    c.args(["mousemove", &(w - 1).to_string(), &(h - 1).to_string()]);
+    let _ = cx.run_unlogged("xdotool-park", c, Duration::from_secs(5));
+    thread::sleep(Duration::from_millis(300));
+    let truth = x.settled_screenshot(cx, Duration::from_secs(10))?;
+    ensure!(!truth.is_uniform(), "the painted desktop is uniform");
+    Ok(RichDesktop { truth, feh })
 }

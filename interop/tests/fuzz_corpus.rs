@@ -19,6 +19,48 @@ const TARGETS: &[(&str, FuzzFn)] = &[
     ),
     ("server_handshake", rfb_server::fuzzing::handshake),
     ("client_handshake", rfb_client::fuzzing::handshake),
+    ("client_viewer", rfb_client::fuzzing::viewer),
+    ("codec_decode_raw", rfb_codec::fuzzing::decode_raw),
+    (
+        "codec_decode_copy_rect",
+        rfb_codec::fuzzing::decode_copy_rect,
+    ),
+    ("codec_decode_rre", rfb_codec::fuzzing::decode_rre),
+    ("codec_decode_corre", rfb_codec::fuzzing::decode_corre),
+    ("codec_decode_hextile", rfb_codec::fuzzing::decode_hextile),
+    ("codec_decode_cursor", rfb_codec::fuzzing::decode_cursor),
+    (
+        "codec_roundtrip_hextile",
+        rfb_codec::fuzzing::roundtrip_hextile,
+    ),
+    ("codec_roundtrip_rre", rfb_codec::fuzzing::roundtrip_rre),
+    ("codec_roundtrip_raw", rfb_codec::fuzzing::roundtrip_raw),
+    ("codec_translate", rfb_codec::fuzzing::translate),
+    ("codec_region", rfb_codec::fuzzing::region),
+    ("codec_decode_zlib", rfb_codec::fuzzing_zlib::decode_zlib),
+    ("codec_decode_zrle", rfb_codec::fuzzing_zlib::decode_zrle),
+    ("codec_decode_trle", rfb_codec::fuzzing_zlib::decode_trle),
+    (
+        "codec_roundtrip_zlib",
+        rfb_codec::fuzzing_zlib::roundtrip_zlib,
+    ),
+    (
+        "codec_roundtrip_zrle",
+        rfb_codec::fuzzing_zlib::roundtrip_zrle,
+    ),
+    (
+        "codec_roundtrip_trle",
+        rfb_codec::fuzzing_zlib::roundtrip_trle,
+    ),
+    ("codec_decode_tight", rfb_codec::fuzzing_tight::decode_tight),
+    (
+        "codec_roundtrip_tight",
+        rfb_codec::fuzzing_tight::roundtrip_tight,
+    ),
+    (
+        "codec_damage_compare",
+        rfb_codec::fuzzing_tight::damage_compare,
+    ),
 ];
 
 fn fuzz_dir() -> PathBuf {

@@ -136,28 +136,6 @@ pub fn roundtrip_tight(data: &[u8]) {
     assert_eq!(dst, src, "Tight round trip differs");
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smoke() {
-        decode_tight(&[]);
-        decode_tight(&[0, 0, 0, 4, 4, 0x80, 1, 2, 3]);
-        decode_tight(&[3, 0, 0, 8, 8, 0x00, 0x83, 0xff, 0x7f]);
-        roundtrip_tight(&[0, 10, 10, 2, 1, 2, 3, 4, 5, 6, 7]);
-        damage_compare(&[]);
-        let d: Vec<u8> = (0..400u32).map(|i| (i * 31 % 253) as u8).collect();
-        damage_compare(&d);
-        for f in 0..14u8 {
-            let data: Vec<u8> = (0..700u32).map(|i| (i * 7 % 251) as u8).collect();
-            let mut d = vec![f, 40, 30, 0x45];
-            d.extend_from_slice(&data);
-            roundtrip_tight(&d);
-        }
-    }
-}
-
 /// Differential fuzzing of the damage compare kernels and [`DamageTracker`]: every
 /// kernel must agree with slice `==`, and replaying the refined damage (moves first,
 /// then the changed rectangles) on the old frame must give the new frame.
@@ -229,4 +207,26 @@ pub fn damage_compare(data: &[u8]) {
         replay.put_pixels(r, &px).expect("put");
     }
     assert_eq!(replay, new, "damage replay differs");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoke() {
+        decode_tight(&[]);
+        decode_tight(&[0, 0, 0, 4, 4, 0x80, 1, 2, 3]);
+        decode_tight(&[3, 0, 0, 8, 8, 0x00, 0x83, 0xff, 0x7f]);
+        roundtrip_tight(&[0, 10, 10, 2, 1, 2, 3, 4, 5, 6, 7]);
+        damage_compare(&[]);
+        let d: Vec<u8> = (0..400u32).map(|i| (i * 31 % 253) as u8).collect();
+        damage_compare(&d);
+        for f in 0..14u8 {
+            let data: Vec<u8> = (0..700u32).map(|i| (i * 7 % 251) as u8).collect();
+            let mut d = vec![f, 40, 30, 0x45];
+            d.extend_from_slice(&data);
+            roundtrip_tight(&d);
+        }
+    }
 }

@@ -519,6 +519,11 @@ impl ServerConnection {
         self.out.len()
     }
 
+    /// Number of events waiting in [`poll_event`](Self::poll_event).
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
     /// The next event for the product.
     ///
     /// In the normal phase, parsing pauses while [`ServerConfig::max_pending_events`]

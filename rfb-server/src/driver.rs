@@ -128,7 +128,8 @@ pub enum AuditEvent {
 }
 
 /// An event from a viewer for the product: a [`ServerEvent::Message`] (key, pointer,
-/// QEMU key, xvp, and informational messages) or [`ServerEvent::ClipboardText`].
+/// QEMU key and xvp), [`ServerEvent::ClipboardText`], or (with
+/// [`ServerOptions::allow_resize`]) [`ServerEvent::DesktopSizeRequested`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ViewerEvent {
     /// Who sent it.
@@ -170,6 +171,11 @@ pub struct ServerOptions {
     /// Capacity of the viewer-event channel (a full channel pauses the viewers' input).
     /// Default 1024.
     pub event_capacity: usize,
+    /// Deliver viewers' SetDesktopSize requests as [`ServerEvent::DesktopSizeRequested`]
+    /// events; the product answers with [`ServerHandle::answer_desktop_size`] (after
+    /// handing over a frame of the new size to accept). Default false: every request is
+    /// refused as prohibited.
+    pub allow_resize: bool,
 }
 
 impl std::fmt::Debug for ServerOptions {
@@ -195,6 +201,7 @@ impl ServerOptions {
             join_deadline: None,
             throttle: AuthThrottle::default(),
             event_capacity: 1024,
+            allow_resize: false,
         }
     }
 }
@@ -206,6 +213,7 @@ enum Command {
     ViewOnly(bool),
     Name(String),
     Cursor(CursorImage),
+    AnswerResize(u16),
 }
 
 struct ViewerEntry {
@@ -499,6 +507,14 @@ impl ServerHandle {
             .command(viewer, Command::Disconnect(reason.to_owned()))
     }
 
+    /// Answers a viewer's [`ServerEvent::DesktopSizeRequested`] (with
+    /// [`ServerOptions::allow_resize`]): an ExtendedDesktopSize status such as
+    /// `ExtendedDesktopSize::STATUS_OK` (hand over the resized frame first) or
+    /// `STATUS_PROHIBITED`. Returns false if the viewer is unknown.
+    pub fn answer_desktop_size(&self, viewer: ViewerId, status: u16) -> bool {
+        self.inner.command(viewer, Command::AnswerResize(status))
+    }
+
     /// Switches one viewer between view-only and control. Returns false if unknown.
     pub fn set_view_only(&self, viewer: ViewerId, view_only: bool) -> bool {
         self.inner.command(viewer, Command::ViewOnly(view_only))
@@ -697,9 +713,16 @@ where
                         view_only,
                     });
                 }
-                ServerEvent::DesktopSizeRequested(_) => {
-                    // The product cannot resize through this driver yet.
-                    let _ = conn.answer_desktop_size(ExtendedDesktopSize::STATUS_PROHIBITED);
+                ServerEvent::DesktopSizeRequested(request) => {
+                    if inner.options.allow_resize {
+                        let event = ViewerEvent {
+                            viewer: id,
+                            event: ServerEvent::DesktopSizeRequested(request),
+                        };
+                        deliver(inner, &mut conn, &mut stop, event).await;
+                    } else {
+                        let _ = conn.answer_desktop_size(ExtendedDesktopSize::STATUS_PROHIBITED);
+                    }
                 }
                 ServerEvent::ClipboardText(text) => {
                     inner.audit(AuditEvent::Clipboard {
@@ -711,7 +734,7 @@ where
                         viewer: id,
                         event: ServerEvent::ClipboardText(text),
                     };
-                    let _ = inner.events.send(event).await;
+                    deliver(inner, &mut conn, &mut stop, event).await;
                 }
                 ServerEvent::Message(m) => {
                     if is_input(&m) {
@@ -719,9 +742,7 @@ where
                             viewer: id,
                             event: ServerEvent::Message(m),
                         };
-                        // Awaiting here pauses this viewer's input while the product
-                        // is behind: back-pressure rather than a growing queue.
-                        let _ = inner.events.send(event).await;
+                        deliver(inner, &mut conn, &mut stop, event).await;
                     }
                 }
             }
@@ -766,6 +787,10 @@ where
             if let Some(b) = conn.poll_transmit() {
                 wbuf = b;
             }
+        }
+        if conn.pending_events() > 0 {
+            // Taking output resumed parsing input that waited for room.
+            continue;
         }
         let deadline = conn.poll_timeout().map(Instant::from_std);
         let reading = conn.wants_input() && consent.is_none() && !eof;
@@ -824,6 +849,26 @@ where
     }
 }
 
+/// Hands an event to the product. Waiting here pauses this viewer's input while the
+/// product is behind (back-pressure rather than a growing queue); a shutdown ends the
+/// wait.
+async fn deliver(
+    inner: &Inner,
+    conn: &mut ServerConnection,
+    stop: &mut watch::Receiver<Option<String>>,
+    event: ViewerEvent,
+) {
+    if conn.error().is_some() || stop.borrow().is_some() {
+        // Closing: what is left is dropped.
+        conn.close("the server is shutting down");
+        return;
+    }
+    tokio::select! {
+        _ = inner.events.send(event) => {}
+        _ = stop.changed() => conn.close("the server is shutting down"),
+    }
+}
+
 fn apply(inner: &Inner, conn: &mut ServerConnection, id: ViewerId, cmd: Command, ready: bool) {
     let normal = ready && !conn.is_handshaking();
     match cmd {
@@ -855,6 +900,9 @@ fn apply(inner: &Inner, conn: &mut ServerConnection, id: ViewerId, cmd: Command,
         }
         Command::Cursor(c) if normal => {
             let _ = conn.set_cursor(c);
+        }
+        Command::AnswerResize(status) if normal => {
+            let _ = conn.answer_desktop_size(status);
         }
         _ => {}
     }

@@ -53,8 +53,8 @@
 //! "None" through); Extended Clipboard data is inflated with a cap.
 //!
 //! Not yet: Tight/JPEG encoding, fence-based RTT flow control for continuous updates
-//! (the byte budget stands in), ExtendedMouseButtons, xvp replies (xvp requests are
-//! delivered as events), resize through the tokio driver (it refuses SetDesktopSize).
+//! (the byte budget stands in), ExtendedMouseButtons, PointerPos, xvp replies (xvp
+//! requests are delivered as events), TLS security types.
 
 mod auth;
 mod clipboard;

@@ -65,26 +65,38 @@ impl Features {
     }
 }
 
-/// A pixel encoder this crate can produce, picked from the viewer's list.
-fn choose_encoder(list: &[Encoding], compress: Option<u8>) -> Box<dyn RectEncoder + Send> {
+/// The first encoding of the viewer's list that this crate can produce (Raw when none).
+fn choose_encoding(list: &[Encoding]) -> Encoding {
+    const ENCODABLE: [Encoding; 7] = [
+        Encoding::ZRLE,
+        Encoding::TRLE,
+        Encoding::ZLIB,
+        Encoding::HEXTILE,
+        Encoding::RRE,
+        Encoding::CORRE,
+        Encoding::RAW,
+    ];
+    list.iter()
+        .copied()
+        .find(|e| ENCODABLE.contains(e))
+        .unwrap_or(Encoding::RAW)
+}
+
+/// A new encoder for `encoding` (one of [`choose_encoding`]'s answers).
+fn new_encoder(encoding: Encoding, compress: Option<u8>) -> Box<dyn RectEncoder + Send> {
     use rfb_codec::{hextile, raw, rre, trle, zlib, zrle};
-    // CompressLevel 0..=9 maps onto zlib levels; default 6 as zlib itself; level 1 is
-    // what TigerVNC uses by default for ZRLE speed, so keep 1..=9 as given.
+    // CompressLevel 1..=9 maps onto zlib levels (0, "none", is taken as 1); the default
+    // is 1, as fast as zlib gets with real compression.
     let level = compress.map(u32::from).unwrap_or(1).clamp(1, 9);
-    for &e in list {
-        let enc: Box<dyn RectEncoder + Send> = match e {
-            Encoding::ZRLE => Box::new(zrle::ZrleEncoder::new(level)),
-            Encoding::TRLE => Box::new(trle::TrleEncoder::default()),
-            Encoding::ZLIB => Box::new(zlib::ZlibEncoder::new(level)),
-            Encoding::HEXTILE => Box::new(hextile::HextileEncoder),
-            Encoding::RRE => Box::new(rre::RreEncoder),
-            Encoding::CORRE => Box::new(rre::CorreEncoder),
-            Encoding::RAW => Box::new(raw::RawEncoder),
-            _ => continue,
-        };
-        return enc;
+    match encoding {
+        Encoding::ZRLE => Box::new(zrle::ZrleEncoder::new(level)),
+        Encoding::TRLE => Box::new(trle::TrleEncoder::default()),
+        Encoding::ZLIB => Box::new(zlib::ZlibEncoder::new(level)),
+        Encoding::HEXTILE => Box::new(hextile::HextileEncoder),
+        Encoding::RRE => Box::new(rre::RreEncoder),
+        Encoding::CORRE => Box::new(rre::CorreEncoder),
+        _ => Box::new(raw::RawEncoder),
     }
-    Box::new(raw::RawEncoder)
 }
 
 /// What a viewer asked for and lacks, and how to encode for it.
@@ -94,7 +106,13 @@ pub(crate) struct Updater {
     pub(crate) requested: Region,
     /// Continuous updates: the area, while enabled.
     pub(crate) continuous: Option<Rect>,
-    encoder: Box<dyn RectEncoder + Send>,
+    /// The encoding updates are written in.
+    encoding: Encoding,
+    /// Every encoder used so far, kept for the connection's lifetime: the zlib-based
+    /// ones own a stream the viewer's decoder continues, so a second SetEncodings (or a
+    /// switch back) must find the same stream. Their compression level is fixed when
+    /// created (a running zlib stream cannot change level). At most 7 entries.
+    encoders: Vec<Box<dyn RectEncoder + Send>>,
     /// Translator from the native format to the viewer's, when they differ.
     translator: Option<Translator>,
     scratch: Vec<u8>,
@@ -113,7 +131,8 @@ impl Updater {
             pending: PendingUpdate::default(),
             requested: Region::new(),
             continuous: None,
-            encoder: Box::new(rfb_codec::raw::RawEncoder),
+            encoding: Encoding::RAW,
+            encoders: Vec::new(),
             translator: None,
             scratch: Vec::new(),
             send_size: false,
@@ -125,11 +144,30 @@ impl Updater {
     }
 
     pub(crate) fn set_encodings(&mut self, list: &[Encoding], features: &Features) {
-        self.encoder = choose_encoder(list, features.compress);
+        self.encoding = choose_encoding(list);
+        if !self.encoders.iter().any(|e| e.encoding() == self.encoding) {
+            self.encoders
+                .push(new_encoder(self.encoding, features.compress));
+        }
     }
 
     pub(crate) fn encoding(&self) -> Encoding {
-        self.encoder.encoding()
+        self.encoding
+    }
+
+    fn encoder(&mut self) -> &mut (dyn RectEncoder + Send) {
+        let i = match self
+            .encoders
+            .iter()
+            .position(|e| e.encoding() == self.encoding)
+        {
+            Some(i) => i,
+            None => {
+                self.encoders.push(new_encoder(self.encoding, None));
+                self.encoders.len() - 1
+            }
+        };
+        &mut *self.encoders[i]
     }
 
     /// Prepares translation from `native` to `client` (with `palette` for colour-map
@@ -269,7 +307,7 @@ impl Updater {
         if let Some(mv) = copy {
             pieces.push(Piece::Copy(mv));
         }
-        let corre = self.encoder.encoding() == Encoding::CORRE;
+        let corre = self.encoding == Encoding::CORRE;
         for r in region.rects() {
             split(r, corre, |piece| pieces.push(Piece::Pixels(piece)));
         }
@@ -361,26 +399,29 @@ impl Updater {
             Piece::Pixels(r) => {
                 RectHeader {
                     rect: r,
-                    encoding: self.encoder.encoding(),
+                    encoding: self.encoding,
                 }
                 .encode(out);
                 let view = frame.view(r).map_err(codec)?;
                 match &self.translator {
-                    None => self.encoder.encode(&view, out).map_err(codec)?,
+                    None => self.encoder().encode(&view, out).map_err(codec)?,
                     Some(t) => {
                         let bpp = client.bytes_per_pixel();
                         let len = usize::from(r.width) * usize::from(r.height) * bpp;
-                        self.scratch.resize(len, 0);
-                        t.translate_into(&view, &mut self.scratch).map_err(codec)?;
-                        let translated = PixelView::new(
-                            &self.scratch,
-                            usize::from(r.width) * bpp,
-                            r.width,
-                            r.height,
-                            *client,
-                        )
-                        .map_err(codec)?;
-                        self.encoder.encode(&translated, out).map_err(codec)?;
+                        let mut scratch = std::mem::take(&mut self.scratch);
+                        scratch.resize(len, 0);
+                        let result = t.translate_into(&view, &mut scratch).and_then(|()| {
+                            let translated = PixelView::new(
+                                &scratch,
+                                usize::from(r.width) * bpp,
+                                r.width,
+                                r.height,
+                                *client,
+                            )?;
+                            self.encoder().encode(&translated, out)
+                        });
+                        self.scratch = scratch;
+                        result.map_err(codec)?;
                     }
                 }
             }

@@ -424,3 +424,84 @@ async fn reverse_connection_serves_a_listening_viewer() {
     drop(c);
     tokio::time::timeout(WAIT, task).await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_that_stops_reading_events_pauses_input_but_not_shutdown() {
+    let mut options = ServerOptions::new(ServerConfig::no_auth(), Arc::new(AllowAll));
+    options.event_capacity = 1;
+    let (_server, handle, events, addr) = start(options).await;
+    let mut c = Client::connect(addr, ClientConfig::default()).await;
+    assert!(c.connected().await);
+    for k in 0..50 {
+        c.send(key(k));
+    }
+    c.until(|_| true).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    handle.shutdown("bye");
+    assert!(!c.until(|_| false).await);
+    assert!(c.eof);
+    drop(events);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exclusive_viewer_disconnects_the_others() {
+    let options = ServerOptions::new(ServerConfig::no_auth(), Arc::new(AllowAll));
+    let (_server, handle, _events, addr) = start(options).await;
+    let mut first = Client::connect(addr, ClientConfig::default()).await;
+    assert!(first.connected().await);
+    let exclusive = ClientConfig {
+        shared: false,
+        ..ClientConfig::default()
+    };
+    let mut second = Client::connect(addr, exclusive).await;
+    assert!(second.connected().await);
+    assert!(!first.until(|_| false).await);
+    assert!(first.eof);
+    second.request(false);
+    assert!(second.until(|c| c.updates == 1).await);
+    assert_eq!(handle.viewers().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_product_accepts_a_viewers_resize() {
+    use rfb_proto::client::SetDesktopSize;
+    use rfb_proto::server::ExtendedDesktopSize;
+    let mut options = ServerOptions::new(ServerConfig::no_auth(), Arc::new(AllowAll));
+    options.allow_resize = true;
+    let (_server, handle, mut events, addr) = start(options).await;
+    let mut c = Client::connect(addr, ClientConfig::default()).await;
+    assert!(c.connected().await);
+    c.send(ClientMessage::SetEncodings(vec![
+        Encoding::RAW,
+        Encoding::EXTENDED_DESKTOP_SIZE,
+    ]));
+    c.request(false);
+    assert!(c.until(|c| c.updates == 1).await);
+    let request = SetDesktopSize {
+        width: 50,
+        height: 40,
+        screens: vec![rfb_proto::Screen {
+            id: 0,
+            rect: Rect::new(0, 0, 50, 40),
+            flags: 0,
+        }],
+    };
+    c.send(ClientMessage::SetDesktopSize(request.clone()));
+    c.sync().await;
+    let ev = tokio::time::timeout(WAIT, events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ev.event,
+        rfb_server::ServerEvent::DesktopSizeRequested(request)
+    );
+    let mut resized = Framebuffer::new(50, 40, PixelFormat::RGB888);
+    resized
+        .fill(Rect::new(0, 0, 10, 10), &[1, 2, 3, 0])
+        .unwrap();
+    handle.update(resized.clone(), Damage::Everything);
+    assert!(handle.answer_desktop_size(ev.viewer, ExtendedDesktopSize::STATUS_OK));
+    c.request(true);
+    assert!(c.until(|c| c.matches(&resized)).await);
+}

@@ -778,3 +778,32 @@ fn view_only_set_before_accepting_filters_input_pipelined_behind_client_init() {
     );
     assert!(s.is_view_only());
 }
+
+#[test]
+fn repeated_set_encodings_keep_the_zlib_streams() {
+    // Viewers resend SetEncodings when settings change; a zlib stream the viewer is
+    // decoding must continue, also after switching away and back.
+    let mut session = Session::new(picture(0));
+    let mut v = Viewer::new(&mut session, config(), Instant::now());
+    let lists = [
+        vec![Encoding::ZRLE],
+        vec![Encoding::ZRLE, Encoding::for_compress_level(9)],
+        vec![Encoding::ZLIB],
+        vec![Encoding::HEXTILE],
+        vec![Encoding::ZRLE, Encoding::for_compress_level(2)],
+        vec![Encoding::ZLIB, Encoding::for_compress_level(5)],
+    ];
+    v.send(ClientMessage::SetEncodings(lists[0].clone()));
+    v.request(false);
+    v.pump(&mut session);
+    v.assert_matches(session.frame());
+    for (i, list) in lists.iter().cycle().take(12).enumerate() {
+        v.send(ClientMessage::SetEncodings(list.clone()));
+        session.update(picture(i as u8 * 11 + 1), Damage::Everything);
+        v.request(true);
+        v.pump(&mut session);
+        assert_eq!(v.server.update_encoding(), Some(list[0]));
+        v.assert_matches(session.frame());
+    }
+    assert!(v.client_error.is_none() && v.server_error.is_none());
+}

@@ -110,6 +110,7 @@ async fn run(args: Args, config: ServerConfig, auth: Arc<dyn Authenticator>) -> 
     let mut options = ServerOptions::new(config, auth);
     options.view_only = args.view_only;
     options.name = "rfb demo".into();
+    options.allow_resize = true;
     let (server, mut events) = Server::new(first, options);
     let handle = server.handle();
     let listener = tokio::net::TcpListener::bind(&args.listen).await?;
@@ -162,16 +163,32 @@ async fn run(args: Args, config: ServerConfig, auth: Arc<dyn Authenticator>) -> 
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let started = Instant::now();
     let mut frames_seen = 1u64;
+    let mut pending_answers = Vec::new();
     loop {
         tick.tick().await;
+        let mut resized = false;
         while let Ok(ev) = events.try_recv() {
-            if let ServerEvent::Message(m) = &ev.event {
-                println!("input {} {m:?}", ev.viewer);
+            match &ev.event {
+                ServerEvent::Message(m) => println!("input {} {m:?}", ev.viewer),
+                ServerEvent::DesktopSizeRequested(req) => {
+                    let ok = (64..=4096).contains(&req.width) && (64..=4096).contains(&req.height);
+                    if ok {
+                        desktop.resize(req.width, req.height);
+                        resized = true;
+                    }
+                    println!(
+                        "resize {} {}x{} accepted={ok}",
+                        ev.viewer, req.width, req.height
+                    );
+                    // The answer goes out with the next update, after the resized frame.
+                    pending_answers.push((ev.viewer, if ok { 0 } else { 3 }));
+                }
+                _ => {}
             }
             desktop.handle(&ev.event);
         }
         let still = args.still_after.is_some_and(|n| desktop.frame_no() >= n);
-        if !still {
+        if !still || resized {
             let (frame, mv) = desktop.step(&clock());
             if args.still_after == Some(desktop.frame_no()) {
                 if let Some(path) = &args.write_truth {
@@ -180,9 +197,12 @@ async fn run(args: Args, config: ServerConfig, auth: Arc<dyn Authenticator>) -> 
                 println!("still frame={}", desktop.frame_no());
             }
             match mv {
-                Some(mv) => handle.update_with_move(frame, mv, Damage::Everything),
-                None => handle.update(frame, Damage::Everything),
+                Some(mv) if !resized => handle.update_with_move(frame, mv, Damage::Everything),
+                _ => handle.update(frame, Damage::Everything),
             }
+        }
+        for (viewer, status) in pending_answers.drain(..) {
+            handle.answer_desktop_size(viewer, status);
         }
         frames_seen += 1;
         let frames_done = args.frames.is_some_and(|n| frames_seen >= n);

@@ -164,6 +164,24 @@ impl Desktop {
         }
     }
 
+    /// Changes the desktop size (a viewer's SetDesktopSize): the background is redrawn
+    /// and the windows kept inside; input state and the frame counter carry over.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        let fresh = Desktop::new(width, height);
+        self.width = width;
+        self.height = height;
+        self.background = fresh.background;
+        for (win, new) in self.windows.iter_mut().zip(fresh.windows) {
+            win.w = new.w;
+            win.h = new.h;
+            win.x = win.x.clamp(0, (i32::from(width) - i32::from(win.w)).max(0));
+            win.y = win
+                .y
+                .clamp(28, (i32::from(height) - i32::from(win.h) - 30).max(28));
+        }
+        self.ticker_offset = 0;
+    }
+
     /// Frames rendered so far.
     pub fn frame_no(&self) -> u64 {
         self.frame_no

@@ -29,6 +29,10 @@ pub const TILE: u16 = 64;
 /// than to look for).
 pub const MIN_SCROLL_ROWS: u16 = 16;
 
+/// Rows whose content appears more often than this in the old frame's searched area
+/// (blank lines, rules) do not vote for a scroll offset.
+const MAX_VOTING_TWINS: usize = 8;
+
 /// Narrowest changed area searched for a scroll.
 pub const MIN_SCROLL_WIDTH: u16 = 32;
 
@@ -302,18 +306,23 @@ impl DamageTracker {
             &buf[y * stride + x0..y * stride + x1]
         }
         let ys = usize::from(bb.y)..bb.bottom() as usize;
-        // Old row hash -> row, or None when several rows share it (blank lines).
-        let mut old: HashMap<u64, Option<usize>> = HashMap::with_capacity(ys.len());
+        // Old row hash -> the rows that have it. Rows shared by many (blank lines) do
+        // not vote; rows shared by a few (a text line's repeated rows) vote for each.
+        let mut old: HashMap<u64, Vec<usize>> = HashMap::with_capacity(ys.len());
         for y in ys.clone() {
             old.entry(row_hash(seg(&self.prev, y, stride, x0, x1)))
-                .and_modify(|e| *e = None)
-                .or_insert(Some(y));
+                .or_default()
+                .push(y);
         }
         let mut votes: HashMap<isize, u32> = HashMap::new();
         for y in ys.clone() {
-            if let Some(Some(src)) = old.get(&row_hash(seg(new, y, stride, x0, x1))) {
-                if *src != y {
-                    *votes.entry(y as isize - *src as isize).or_default() += 1;
+            if let Some(srcs) = old.get(&row_hash(seg(new, y, stride, x0, x1))) {
+                if srcs.len() <= MAX_VOTING_TWINS {
+                    for &src in srcs {
+                        if src != y {
+                            *votes.entry(y as isize - src as isize).or_default() += 1;
+                        }
+                    }
                 }
             }
         }

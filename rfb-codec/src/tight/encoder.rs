@@ -49,7 +49,7 @@ const JPEG_MIN_PIXELS: u64 = 1024;
 
 /// A full-colour rectangle is "photo-like" when fewer than 1 in this many pixels equal
 /// their left neighbour (desktop content has long runs, photos and video have few).
-const PHOTO_EQUAL_LEFT_ONE_IN: u64 = 4;
+const PHOTO_EQUAL_LEFT_ONE_IN: u64 = 2;
 
 /// Most colours of an indexed (palette) rectangle.
 const MAX_PALETTE: usize = 256;
@@ -398,7 +398,10 @@ impl TightEncoder {
         let bpp = tf.pixel_bytes();
         if pixel.len() != bpp {
             return Err(CodecError::ApiMisuse {
-                what: format!("fill pixel of {} bytes for {bpp} bytes per pixel", pixel.len()),
+                what: format!(
+                    "fill pixel of {} bytes for {bpp} bytes per pixel",
+                    pixel.len()
+                ),
             });
         }
         let mut px = [0u8; 4];

@@ -24,34 +24,48 @@ pub(crate) fn encode(
     rgb.clear();
     let tf = TpixelFormat::new(f);
     let gray = settings.subsampling == Subsampling::Gray;
-    let colour = if gray {
-        ColorType::Luma
-    } else {
-        ColorType::Rgb
-    };
     let bpp = f.bytes_per_pixel();
-    let mut t = [0u8; 4];
-    for row in pixels.rows() {
-        for px in row.chunks_exact(bpp) {
-            let c = if tf.bytes() == 3 {
-                tf.to_tpixel(px, &mut t);
-                [t[0], t[1], t[2]]
-            } else {
-                rgb8(pixel_value(px, f), f, None)
-            };
-            if gray {
-                // ITU-R BT.601 luma, as JPEG's YCbCr uses.
-                let y = (19595 * u32::from(c[0])
-                    + 38470 * u32::from(c[1])
-                    + 7471 * u32::from(c[2])
-                    + 32768)
-                    >> 16;
-                rgb.push(y as u8);
-            } else {
-                rgb.extend_from_slice(&c);
+    // Fast path: 32-bit pixels with whole-byte channels go to the JPEG encoder as they
+    // are (it reads RGBA/BGRA itself and ignores the fourth byte).
+    let direct = match (gray, tf.offsets()) {
+        (false, Some([0, 1, 2])) => Some(ColorType::Rgba),
+        (false, Some([2, 1, 0])) => Some(ColorType::Bgra),
+        _ => None,
+    };
+    let colour = if let Some(c) = direct {
+        for row in pixels.rows() {
+            rgb.extend_from_slice(row);
+        }
+        c
+    } else {
+        let mut t = [0u8; 4];
+        for row in pixels.rows() {
+            for px in row.chunks_exact(bpp) {
+                let c = if tf.bytes() == 3 {
+                    tf.to_tpixel(px, &mut t);
+                    [t[0], t[1], t[2]]
+                } else {
+                    rgb8(pixel_value(px, f), f, None)
+                };
+                if gray {
+                    // ITU-R BT.601 luma, as JPEG's YCbCr uses.
+                    let y = (19595 * u32::from(c[0])
+                        + 38470 * u32::from(c[1])
+                        + 7471 * u32::from(c[2])
+                        + 32768)
+                        >> 16;
+                    rgb.push(y as u8);
+                } else {
+                    rgb.extend_from_slice(&c);
+                }
             }
         }
-    }
+        if gray {
+            ColorType::Luma
+        } else {
+            ColorType::Rgb
+        }
+    };
     out.clear();
     let mut enc = Encoder::new(&mut *out, settings.quality.clamp(1, 100));
     enc.set_sampling_factor(match settings.subsampling {

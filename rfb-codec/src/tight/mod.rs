@@ -223,6 +223,12 @@ impl TpixelFormat {
         }
     }
 
+    /// Memory offsets of red, green and blue inside a 4-byte pixel, when this is a
+    /// 3-byte-TPIXEL format whose channels sit on byte boundaries.
+    pub(crate) fn offsets(&self) -> Option<[usize; 3]> {
+        self.offsets
+    }
+
     /// Bytes per TPIXEL.
     pub fn bytes(&self) -> usize {
         self.tpx

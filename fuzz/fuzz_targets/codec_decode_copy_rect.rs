@@ -1,0 +1,4 @@
+//! Fuzz target: CopyRect rectangles framed and decoded by rfb-codec.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| rfb_codec::fuzzing::decode_copy_rect(data));

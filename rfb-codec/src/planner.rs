@@ -1,0 +1,665 @@
+//! The per-client update planner: from a framebuffer, what changed and what moved, to
+//! the bytes of one FramebufferUpdate.
+//!
+//! [`UpdatePlanner::plan`] writes, in order:
+//!
+//! 1. the FramebufferUpdate header (message type 0, padding, rectangle count — patched
+//!    once known; 65535 plus a closing LastRect rectangle only if the count does not fit
+//!    and the client supports LastRect);
+//! 2. CopyRect rectangles for the moves, if the client supports CopyRect (otherwise the
+//!    moved areas are encoded like any change);
+//! 3. large solid areas found in the changed region ([`SOLID_BLOCK`]-pixel blocks of one
+//!    colour, merged across and down) as single fills (Tight), or RRE rectangles without
+//!    sub-rectangles when the client's encoding is not Tight but it supports RRE;
+//! 4. the rest of the changed region, cut into sub-rectangles ([`crate::tight::split`]:
+//!    at most 2048 wide, 65536 pixels), translated to the client's pixel format with
+//!    [`Translator`], and encoded with the client's preferred encoding.
+//!
+//! Which wire encoding: the first of Tight, ZRLE, Hextile, Zlib and Raw in the client's
+//! SetEncodings order (Raw if none). Per content class: with Tight, the encoder itself
+//! classifies each sub-rectangle once (one colour → fill, two → bitmap, ≤ 256 → palette,
+//! photo-like → JPEG when the client sent a quality level, else zlib with the copy or
+//! gradient filter); ZRLE and Hextile classify per tile. The planner owns the stateful
+//! encoders of its client (Tight's four zlib streams, ZRLE's and Zlib's stream).
+
+use bytes::{BufMut, BytesMut};
+use rfb_proto::{Encoding, PixelFormat, Progress, Rect};
+
+use crate::copy_rect::encode_copy_rect;
+use crate::damage::Move;
+use crate::hextile::{HextileDecoder, HextileEncoder};
+use crate::raw::{RawDecoder, RawEncoder};
+use crate::rre::RreDecoder;
+use crate::tight::{split, TightConfig, TightDecoder, TightEncoder};
+use crate::zlib::{ZlibDecoder, ZlibEncoder};
+use crate::zrle::{ZrleDecoder, ZrleEncoder};
+use crate::{
+    CodecError, CodecLimits, Framebuffer, Palette, PixelView, RectDecoder, RectEncoder, Region,
+    Translator,
+};
+
+/// Side of the blocks the solid-area search tests; solid runs of such blocks become one
+/// rectangle.
+pub const SOLID_BLOCK: u16 = 64;
+
+/// Changed rectangles smaller than this (pixels) are not searched for solid areas.
+pub const SOLID_SEARCH_MIN_AREA: u64 = 2 * 64 * 64;
+
+/// zlib level for ZRLE and Zlib when the client sent no compress level.
+pub const DEFAULT_ZLIB_LEVEL: u8 = 6;
+
+/// The wire encoding chosen for a client's pixel rectangles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WireEncoding {
+    /// Tight (7).
+    Tight,
+    /// ZRLE (16).
+    Zrle,
+    /// Hextile (5).
+    Hextile,
+    /// Zlib (6).
+    Zlib,
+    /// Raw (0).
+    Raw,
+}
+
+impl WireEncoding {
+    /// The first encoding of `encodings` the planner can send (Raw if none).
+    pub fn choose(encodings: &[Encoding]) -> WireEncoding {
+        for e in encodings {
+            match *e {
+                Encoding::TIGHT => return WireEncoding::Tight,
+                Encoding::ZRLE => return WireEncoding::Zrle,
+                Encoding::HEXTILE => return WireEncoding::Hextile,
+                Encoding::ZLIB => return WireEncoding::Zlib,
+                Encoding::RAW => return WireEncoding::Raw,
+                _ => {}
+            }
+        }
+        WireEncoding::Raw
+    }
+}
+
+/// What one [`UpdatePlanner::plan`] call wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanSummary {
+    /// Rectangles in the update (LastRect not counted).
+    pub rects: usize,
+    /// CopyRect rectangles among them.
+    pub copies: usize,
+    /// Solid-area rectangles among them.
+    pub solids: usize,
+    /// Bytes appended to the output.
+    pub bytes: usize,
+}
+
+enum Main {
+    Tight(Box<TightEncoder>),
+    Zrle(Box<ZrleEncoder>),
+    Hextile(HextileEncoder),
+    Zlib(Box<ZlibEncoder>),
+    Raw(RawEncoder),
+}
+
+impl Main {
+    fn encoder(&mut self) -> &mut dyn RectEncoder {
+        match self {
+            Main::Tight(e) => e.as_mut(),
+            Main::Zrle(e) => e.as_mut(),
+            Main::Hextile(e) => e,
+            Main::Zlib(e) => e.as_mut(),
+            Main::Raw(e) => e,
+        }
+    }
+}
+
+/// Plans and encodes the FramebufferUpdates of one client.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use rfb_codec::planner::UpdatePlanner;
+/// use rfb_codec::{Framebuffer, PixelFormat, Rect, Region};
+/// use rfb_proto::Encoding;
+///
+/// let mut fb = Framebuffer::new(320, 200, PixelFormat::RGB888);
+/// fb.fill(Rect::new(10, 10, 50, 20), &[1, 2, 3, 0]).unwrap();
+/// let mut planner = UpdatePlanner::new(
+///     *fb.format(),
+///     PixelFormat::RGB565,
+///     None,
+///     &[Encoding::TIGHT, Encoding::COPY_RECT, Encoding::for_compress_level(2)],
+/// )
+/// .unwrap();
+/// let mut out = BytesMut::new();
+/// let s = planner.plan(&fb, &Region::from(fb.rect()), &[], &mut out).unwrap();
+/// assert_eq!(out[0], 0); // FramebufferUpdate
+/// assert_eq!(u16::from_be_bytes([out[2], out[3]]) as usize, s.rects);
+/// ```
+pub struct UpdatePlanner {
+    server_format: PixelFormat,
+    client_format: PixelFormat,
+    translator: Option<Translator>,
+    encodings: Vec<Encoding>,
+    wire: WireEncoding,
+    main: Main,
+    copy_rect: bool,
+    rre: bool,
+    last_rect: bool,
+    /// Translated pixels of one sub-rectangle.
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for UpdatePlanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpdatePlanner")
+            .field("client_format", &self.client_format)
+            .field("wire", &self.wire)
+            .field("copy_rect", &self.copy_rect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UpdatePlanner {
+    /// A planner for a client that uses `client_format` (with `client_palette` for a
+    /// colour-map format) and sent `encodings`, serving a framebuffer in `server_format`.
+    pub fn new(
+        server_format: PixelFormat,
+        client_format: PixelFormat,
+        client_palette: Option<&Palette>,
+        encodings: &[Encoding],
+    ) -> Result<UpdatePlanner, CodecError> {
+        let mut p = UpdatePlanner {
+            server_format,
+            client_format,
+            translator: None,
+            encodings: Vec::new(),
+            wire: WireEncoding::Raw,
+            main: Main::Raw(RawEncoder),
+            copy_rect: false,
+            rre: false,
+            last_rect: false,
+            scratch: Vec::new(),
+        };
+        p.set_pixel_format(client_format, client_palette)?;
+        p.set_encodings(encodings);
+        Ok(p)
+    }
+
+    /// The client sent SetPixelFormat.
+    pub fn set_pixel_format(
+        &mut self,
+        format: PixelFormat,
+        palette: Option<&Palette>,
+    ) -> Result<(), CodecError> {
+        self.translator = if format == self.server_format {
+            None
+        } else {
+            Some(Translator::new(
+                &self.server_format,
+                None,
+                &format,
+                palette,
+            )?)
+        };
+        self.client_format = format;
+        Ok(())
+    }
+
+    /// The client sent SetEncodings. A Tight client keeps its zlib streams (a new
+    /// compress level resets them); switching encoding starts that encoder afresh. ZRLE
+    /// and Zlib keep the level of their first use (their streams cannot be reset).
+    pub fn set_encodings(&mut self, encodings: &[Encoding]) {
+        self.encodings = encodings.to_vec();
+        self.copy_rect = encodings.contains(&Encoding::COPY_RECT);
+        self.rre = encodings.contains(&Encoding::RRE);
+        self.last_rect = encodings.contains(&Encoding::LAST_RECT);
+        let wire = WireEncoding::choose(encodings);
+        let level = encodings
+            .iter()
+            .find_map(|e| e.compress_level())
+            .unwrap_or(DEFAULT_ZLIB_LEVEL);
+        match (&mut self.main, wire) {
+            (Main::Tight(t), WireEncoding::Tight) => {
+                t.set_config(TightConfig::from_encodings(encodings));
+            }
+            (Main::Zrle(_), WireEncoding::Zrle) | (Main::Zlib(_), WireEncoding::Zlib) => {}
+            _ => {
+                self.main = match wire {
+                    WireEncoding::Tight => Main::Tight(Box::new(TightEncoder::new(
+                        TightConfig::from_encodings(encodings),
+                    ))),
+                    WireEncoding::Zrle => Main::Zrle(Box::new(ZrleEncoder::new(level.into()))),
+                    WireEncoding::Hextile => Main::Hextile(HextileEncoder),
+                    WireEncoding::Zlib => Main::Zlib(Box::new(ZlibEncoder::new(level.into()))),
+                    WireEncoding::Raw => Main::Raw(RawEncoder),
+                };
+            }
+        }
+        self.wire = wire;
+    }
+
+    /// The wire encoding used for pixel rectangles.
+    pub fn wire_encoding(&self) -> WireEncoding {
+        self.wire
+    }
+
+    /// Appends one FramebufferUpdate to `out`: CopyRects for `moves` (source positions
+    /// relative to the client's current framebuffer), then the `changed` region of `fb`
+    /// (in the server format; clipped to it). Returns what was written.
+    pub fn plan(
+        &mut self,
+        fb: &Framebuffer,
+        changed: &Region,
+        moves: &[Move],
+        out: &mut BytesMut,
+    ) -> Result<PlanSummary, CodecError> {
+        if *fb.format() != self.server_format {
+            return Err(CodecError::ApiMisuse {
+                what: "framebuffer format differs from the planner's server format".into(),
+            });
+        }
+        let start = out.len();
+        out.put_u8(0);
+        out.put_u8(0);
+        let count_at = out.len();
+        out.put_u16(0);
+        let mut sum = PlanSummary::default();
+        let mut changed = changed.clip(fb.rect());
+        for m in moves {
+            if self.copy_rect {
+                put_header(out, m.dst, Encoding::COPY_RECT);
+                encode_copy_rect(m.src_x, m.src_y, out);
+                sum.copies += 1;
+                sum.rects += 1;
+                changed = changed.subtract(&Region::from(m.dst));
+            } else {
+                changed.add_rect(m.dst);
+            }
+        }
+        // Solid areas first.
+        let mut solids = Region::new();
+        let solid_ok = matches!(self.wire, WireEncoding::Tight) || self.rre;
+        if solid_ok {
+            let mut found = Vec::new();
+            for r in changed.rects() {
+                if r.area() >= SOLID_SEARCH_MIN_AREA {
+                    find_solid(fb, r, &mut found);
+                }
+            }
+            for (r, px) in found {
+                let client_px = self.translate_pixel(&px)?;
+                self.put_solid(r, &client_px, out)?;
+                sum.solids += 1;
+                sum.rects += 1;
+                solids.add_rect(r);
+            }
+        }
+        let rest = if solids.is_empty() {
+            changed
+        } else {
+            changed.subtract(&solids)
+        };
+        for r in rest.rects() {
+            for sub in split(r) {
+                self.put_encoded(fb, sub, out)?;
+                sum.rects += 1;
+            }
+        }
+        match u16::try_from(sum.rects) {
+            Ok(n) if n < u16::MAX => out[count_at..count_at + 2].copy_from_slice(&n.to_be_bytes()),
+            _ if self.last_rect => {
+                out[count_at..count_at + 2].copy_from_slice(&u16::MAX.to_be_bytes());
+                put_header(out, Rect::new(0, 0, 0, 0), Encoding::LAST_RECT);
+            }
+            _ => {
+                out.truncate(start);
+                return Err(CodecError::ApiMisuse {
+                    what: format!("{} rectangles in one update without LastRect", sum.rects),
+                });
+            }
+        }
+        sum.bytes = out.len() - start;
+        Ok(sum)
+    }
+
+    fn translate_pixel(&self, px: &[u8]) -> Result<Vec<u8>, CodecError> {
+        match &self.translator {
+            None => Ok(px.to_vec()),
+            Some(t) => {
+                let mut dst = vec![0u8; self.client_format.bytes_per_pixel()];
+                t.translate_row(px, &mut dst)?;
+                Ok(dst)
+            }
+        }
+    }
+
+    fn put_solid(&mut self, r: Rect, px: &[u8], out: &mut BytesMut) -> Result<(), CodecError> {
+        if let Main::Tight(t) = &mut self.main {
+            put_header(out, r, Encoding::TIGHT);
+            return t.encode_fill(px, &self.client_format, out);
+        }
+        // RRE with no sub-rectangles: the background colour only.
+        put_header(out, r, Encoding::RRE);
+        out.put_u32(0);
+        out.extend_from_slice(px);
+        Ok(())
+    }
+
+    fn put_encoded(
+        &mut self,
+        fb: &Framebuffer,
+        r: Rect,
+        out: &mut BytesMut,
+    ) -> Result<(), CodecError> {
+        let view = fb.view(r)?;
+        let enc = self.main.encoder();
+        put_header(out, r, enc.encoding());
+        match &self.translator {
+            None => enc.encode(&view, out),
+            Some(t) => {
+                let bpp = self.client_format.bytes_per_pixel();
+                self.scratch.clear();
+                self.scratch
+                    .resize(usize::from(r.width) * usize::from(r.height) * bpp, 0);
+                t.translate_into(&view, &mut self.scratch)?;
+                let v = PixelView::new(
+                    &self.scratch,
+                    usize::from(r.width) * bpp,
+                    r.width,
+                    r.height,
+                    self.client_format,
+                )?;
+                enc.encode(&v, out)
+            }
+        }
+    }
+}
+
+fn put_header(out: &mut BytesMut, r: Rect, enc: Encoding) {
+    r.encode(out);
+    out.put_i32(enc.0);
+}
+
+/// Finds solid [`SOLID_BLOCK`] blocks of `r` (aligned to `r`'s origin), merges
+/// same-colour neighbours across rows of blocks and then down, and appends the areas
+/// with their pixel (server format).
+fn find_solid(fb: &Framebuffer, r: Rect, found: &mut Vec<(Rect, Vec<u8>)>) {
+    let bpp = fb.bytes_per_pixel();
+    let b = SOLID_BLOCK;
+    let (cols, rows) = (r.width / b, r.height / b);
+    if cols == 0 || rows == 0 {
+        return;
+    }
+    // Runs of solid blocks per block row: (x, width, y, height, pixel).
+    let mut runs: Vec<(u16, u16, u16, u16, Vec<u8>)> = Vec::new();
+    let mut open: Vec<usize> = Vec::new(); // runs ending at the previous block row
+    for by in 0..rows {
+        let y = r.y + by * b;
+        let mut row_runs: Vec<(u16, u16, Vec<u8>)> = Vec::new();
+        for bx in 0..cols {
+            let x = r.x + bx * b;
+            let Ok(v) = fb.view(Rect::new(x, y, b, b)) else {
+                continue;
+            };
+            let first = &v.row(0)[..bpp];
+            let solid = v
+                .rows()
+                .all(|row| row.chunks_exact(bpp).all(|p| p == first));
+            if !solid {
+                continue;
+            }
+            match row_runs.last_mut() {
+                Some((rx, rw, px)) if *rx + *rw == x && px.as_slice() == first => *rw += b,
+                _ => row_runs.push((x, b, first.to_vec())),
+            }
+        }
+        let mut next_open = Vec::new();
+        for (x, w, px) in row_runs {
+            // Extend a run of the previous block row with the same span and colour.
+            if let Some(&i) = open.iter().find(|&&i| {
+                let (ox, ow, _, _, ref opx) = runs[i];
+                ox == x && ow == w && *opx == px
+            }) {
+                runs[i].3 += b;
+                next_open.push(i);
+            } else {
+                runs.push((x, w, y, b, px));
+                next_open.push(runs.len() - 1);
+            }
+        }
+        open = next_open;
+    }
+    for (x, w, y, h, px) in runs {
+        // A fill may be at most 2048 wide (Tight); cut wider runs.
+        for part in split_width(Rect::new(x, y, w, h)) {
+            found.push((part, px.clone()));
+        }
+    }
+}
+
+fn split_width(r: Rect) -> Vec<Rect> {
+    let mut v = Vec::new();
+    let mut x = 0;
+    while x < r.width {
+        let w = (r.width - x).min(crate::tight::MAX_WIDTH);
+        v.push(Rect::new(r.x + x, r.y, w, r.height));
+        x += w;
+    }
+    v
+}
+
+/// An encoding profile of the benchmark tool: what a viewer asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Profile {
+    /// Tight with JPEG quality level `quality` (if any) and compress level `compress`.
+    Tight {
+        /// JPEG quality level 0..=9, or `None` for lossless.
+        quality: Option<u8>,
+        /// Compress level 0..=9.
+        compress: u8,
+    },
+    /// ZRLE at compress level `compress`.
+    Zrle {
+        /// Compress level 0..=9.
+        compress: u8,
+    },
+    /// Hextile.
+    Hextile,
+    /// The full preference list TigerVNC's viewer sends by default (Tight first, JPEG
+    /// quality 8, compress level 2, CopyRect, LastRect, ...).
+    Auto,
+}
+
+impl Profile {
+    /// The SetEncodings list of this profile.
+    pub fn encodings(self) -> Vec<Encoding> {
+        let mut v = match self {
+            Profile::Tight { quality, compress } => {
+                let mut v = vec![Encoding::TIGHT, Encoding::for_compress_level(compress)];
+                if let Some(q) = quality {
+                    v.push(Encoding::for_quality_level(q));
+                }
+                v
+            }
+            Profile::Zrle { compress } => {
+                vec![Encoding::ZRLE, Encoding::for_compress_level(compress)]
+            }
+            Profile::Hextile => vec![Encoding::HEXTILE],
+            Profile::Auto => vec![
+                Encoding::TIGHT,
+                Encoding::ZRLE,
+                Encoding::HEXTILE,
+                Encoding::RRE,
+                Encoding::RAW,
+                Encoding::for_quality_level(8),
+                Encoding::for_compress_level(2),
+            ],
+        };
+        v.extend_from_slice(&[Encoding::COPY_RECT, Encoding::LAST_RECT]);
+        v
+    }
+}
+
+/// A planner plus a client-side mirror, for benchmarks: [`BenchSession::encode`] is
+/// what to time; [`BenchSession::apply`] decodes an update into the mirror (not timed)
+/// and [`BenchSession::psnr`] compares the mirror with the original frame.
+///
+/// ```
+/// use rfb_codec::planner::{BenchSession, Profile};
+/// use rfb_codec::{Framebuffer, PixelFormat, Rect, Region};
+///
+/// let mut fb = Framebuffer::new(128, 64, PixelFormat::RGB888);
+/// fb.fill(Rect::new(3, 4, 40, 30), &[9, 8, 7, 0]).unwrap();
+/// let mut s = BenchSession::new(&fb, Profile::Tight { quality: None, compress: 2 }).unwrap();
+/// let update = s.encode(&fb, &Region::from(fb.rect()), &[]).unwrap();
+/// s.apply(&update).unwrap();
+/// assert!(s.psnr(&fb).is_infinite()); // lossless
+/// ```
+#[derive(Debug)]
+pub struct BenchSession {
+    planner: UpdatePlanner,
+    mirror: Framebuffer,
+    tight: TightDecoder,
+    zrle: ZrleDecoder,
+    zlib: ZlibDecoder,
+}
+
+impl BenchSession {
+    /// A session for frames like `first` (same size and format, also the client's
+    /// format), mirror starting black.
+    pub fn new(first: &Framebuffer, profile: Profile) -> Result<BenchSession, CodecError> {
+        let f = *first.format();
+        Ok(BenchSession {
+            planner: UpdatePlanner::new(f, f, None, &profile.encodings())?,
+            mirror: Framebuffer::new(first.width(), first.height(), f),
+            tight: TightDecoder::new(),
+            zrle: ZrleDecoder::new(),
+            zlib: ZlibDecoder::new(),
+        })
+    }
+
+    /// Encodes one update (the part to time).
+    pub fn encode(
+        &mut self,
+        frame: &Framebuffer,
+        changed: &Region,
+        moves: &[Move],
+    ) -> Result<BytesMut, CodecError> {
+        let mut out = BytesMut::new();
+        self.planner.plan(frame, changed, moves, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes an update produced by [`BenchSession::encode`] into the mirror.
+    pub fn apply(&mut self, update: &[u8]) -> Result<(), CodecError> {
+        let limits = CodecLimits::default();
+        let bad = || CodecError::Malformed {
+            encoding: "FramebufferUpdate",
+            what: "truncated".into(),
+        };
+        let head = update.get(..4).ok_or_else(bad)?;
+        let count = u16::from_be_bytes([head[2], head[3]]);
+        let mut at = 4;
+        let format = *self.mirror.format();
+        let mut n = 0u32;
+        while count == u16::MAX || n < u32::from(count) {
+            let h = update.get(at..at + 12).ok_or_else(bad)?;
+            let be = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+            let rect = Rect::new(be(0), be(2), be(4), be(6));
+            let enc = Encoding(i32::from_be_bytes([h[8], h[9], h[10], h[11]]));
+            at += 12;
+            n += 1;
+            let rest = &update[at..];
+            if enc == Encoding::LAST_RECT {
+                break;
+            }
+            if enc == Encoding::COPY_RECT {
+                let p = rest.get(..4).ok_or_else(bad)?;
+                let (sx, sy) = (
+                    u16::from_be_bytes([p[0], p[1]]),
+                    u16::from_be_bytes([p[2], p[3]]),
+                );
+                self.mirror.copy_within(
+                    Rect::new(sx, sy, rect.width, rect.height),
+                    rect.x,
+                    rect.y,
+                )?;
+                at += 4;
+                continue;
+            }
+            let dec: &mut dyn RectDecoder = match enc {
+                Encoding::TIGHT => &mut self.tight,
+                Encoding::ZRLE => &mut self.zrle,
+                Encoding::ZLIB => &mut self.zlib,
+                Encoding::HEXTILE => &mut HextileDecoder,
+                Encoding::RRE => &mut RreDecoder,
+                Encoding::RAW => &mut RawDecoder,
+                _ => {
+                    return Err(CodecError::Malformed {
+                        encoding: "FramebufferUpdate",
+                        what: format!("unexpected encoding {enc}"),
+                    })
+                }
+            };
+            let len = match dec.frame(rect, &format, rest, &limits)? {
+                Progress::Done { consumed, .. } => consumed,
+                Progress::NeedMore { .. } => return Err(bad()),
+            };
+            dec.decode(rect, &rest[..len], &mut self.mirror, &limits)?;
+            at += len;
+        }
+        Ok(())
+    }
+
+    /// The client-side framebuffer as decoded so far.
+    pub fn mirror(&self) -> &Framebuffer {
+        &self.mirror
+    }
+
+    /// PSNR (dB, over 8-bit R, G, B) of the mirror against `frame`; infinite if equal.
+    pub fn psnr(&self, frame: &Framebuffer) -> f64 {
+        psnr(frame, &self.mirror)
+    }
+}
+
+/// PSNR in dB over the 8-bit red, green and blue of two same-sized true-colour
+/// framebuffers (infinite when identical, 0 when sizes or formats differ).
+pub fn psnr(a: &Framebuffer, b: &Framebuffer) -> f64 {
+    use crate::pixel::{pixel_value, rgb8};
+    if (a.width(), a.height(), a.format()) != (b.width(), b.height(), b.format()) {
+        return 0.0;
+    }
+    let f = *a.format();
+    let bpp = f.bytes_per_pixel();
+    let mut se = 0u64;
+    for (pa, pb) in a.data().chunks_exact(bpp).zip(b.data().chunks_exact(bpp)) {
+        if pa == pb {
+            continue;
+        }
+        let (ca, cb) = (
+            rgb8(pixel_value(pa, &f), &f, None),
+            rgb8(pixel_value(pb, &f), &f, None),
+        );
+        for c in 0..3 {
+            let d = i64::from(ca[c]) - i64::from(cb[c]);
+            se += (d * d) as u64;
+        }
+    }
+    if se == 0 {
+        return f64::INFINITY;
+    }
+    let n = (a.data().len() / bpp * 3) as f64;
+    10.0 * (255.0f64 * 255.0 / (se as f64 / n)).log10()
+}
+
+/// One-shot helper for the benchmark tool: encodes `region` of `frame` as one update
+/// with a fresh session of `profile`; returns the update's bytes.
+pub fn bench_encode(
+    frame: &Framebuffer,
+    region: &Region,
+    profile: Profile,
+) -> Result<BytesMut, CodecError> {
+    BenchSession::new(frame, profile)?.encode(frame, region, &[])
+}
