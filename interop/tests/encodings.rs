@@ -38,6 +38,7 @@ struct Matrix {
     client: &'static str,
     passed: Vec<String>,
     failed: Vec<String>,
+    skipped: Vec<String>,
 }
 
 impl Matrix {
@@ -47,6 +48,7 @@ impl Matrix {
             client,
             passed: Vec::new(),
             failed: Vec::new(),
+            skipped: Vec::new(),
         }
     }
 
@@ -69,6 +71,17 @@ impl Matrix {
         }
     }
 
+    /// A case that could not run (printed, not counted as passed or failed).
+    fn skip(&mut self, encoding: &str, why: &str) {
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "MATRIX {} × {} × {encoding} -> skipped ({why})",
+            self.server,
+            self.client
+        );
+        self.skipped.push(encoding.to_owned());
+    }
+
     fn finish(self) -> Result<String> {
         if !self.failed.is_empty() {
             bail!(
@@ -80,8 +93,13 @@ impl Matrix {
                 self.failed.join("; ")
             );
         }
+        let skipped = if self.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" (skipped: {})", self.skipped.join(", "))
+        };
         Ok(format!(
-            "{} × {}: {} exact",
+            "{} × {}: {} exact{skipped}",
             self.server,
             self.client,
             self.passed.join(", ")
@@ -195,15 +213,50 @@ fn our_server(cx: &PeerTest) -> Result<(OurServer, Image)> {
 }
 
 /// The encoding our server chose for connection number `n` (0-based): the last word of
-/// its n-th `encoding` line; an error unless it is `want`.
-fn check_server_encoding(server: &mut OurServer, n: usize, want: &str) -> Result<String> {
+/// its n-th `encoding` line.
+fn server_encoding(server: &mut OurServer, n: usize) -> Result<String> {
     let line = server.wait_nth_event("encoding ", n, EVENT_TIMEOUT)?;
-    let used = line.rsplit(' ').next().unwrap_or("");
-    ensure!(
-        used.eq_ignore_ascii_case(want),
-        "client asked for {want} first, server used {used:?} ({line:?})"
-    );
-    Ok(used.to_owned())
+    Ok(line.rsplit(' ').next().unwrap_or("").to_owned())
+}
+
+/// Encodings rfb-handshake-server may not implement yet: if it answers them with Raw, the
+/// case is reported as skipped instead of failed (Tight is planned).
+const OPTIONAL_IN_OUR_SERVER: &[&str] = &["tight"];
+
+/// One client of our server (connection number `n`) asking for `enc` first: `client`
+/// runs it and returns the picture it got. The server must have used `enc`, and the
+/// picture must equal `truth`.
+fn our_server_case(
+    m: &mut Matrix,
+    server: &mut OurServer,
+    truth: &Image,
+    n: usize,
+    enc: &str,
+    client: impl FnOnce() -> Result<Image>,
+) {
+    let got = client();
+    let used = server_encoding(server, n);
+    if let Ok(u) = &used {
+        if u.eq_ignore_ascii_case("raw")
+            && OPTIONAL_IN_OUR_SERVER.contains(&enc.to_ascii_lowercase().as_str())
+        {
+            m.skip(
+                enc,
+                "rfb-handshake-server has no encoder for it yet: it sent Raw",
+            );
+            return;
+        }
+    }
+    let r = used.and_then(|used| {
+        ensure!(
+            used.eq_ignore_ascii_case(enc),
+            "client asked for {enc} first, server used {used:?}"
+        );
+        let got = got?;
+        exact(m.client, truth, &got)?;
+        Ok(format!("server used {used}, {}x{}", got.width, got.height))
+    });
+    m.case(enc, r);
 }
 
 #[test]
@@ -211,24 +264,22 @@ fn check_server_encoding(server: &mut OurServer, n: usize, want: &str) -> Result
 fn libvncclient_decodes_our_encodings() {
     peer_test("libvncclient_decodes_our_encodings", |cx| {
         let (mut server, truth) = our_server(cx)?;
+        let port = server.port;
         let mut m = Matrix::new("rfb-handshake-server", "LibVNCClient");
-        for (n, enc) in ["raw", "rre", "corre", "hextile", "zlib", "trle", "zrle"]
-            .into_iter()
-            .enumerate()
-        {
-            let r = peers::libvncclient(cx, server.port, None, enc).and_then(|snap| {
-                let used = check_server_encoding(&mut server, n, enc)?;
+        let encodings = [
+            "raw", "rre", "corre", "hextile", "zlib", "trle", "zrle", "tight",
+        ];
+        for (n, enc) in encodings.into_iter().enumerate() {
+            our_server_case(&mut m, &mut server, &truth, n, enc, || {
+                let snap = peers::libvncclient(cx, port, None, enc)?;
                 ensure!(
                     snap.run.code() == Some(0),
                     "lvc_client failed ({}): {}",
                     snap.run.describe(),
                     snap.run.stderr.trim()
                 );
-                let got = snap.image.context("lvc_client wrote no picture")?;
-                exact("libvncclient", &truth, &got)?;
-                Ok(format!("server used {used}, {}x{}", got.width, got.height))
+                snap.image.context("lvc_client wrote no picture")
             });
-            m.case(enc, r);
         }
         m.finish()
     });
@@ -239,21 +290,20 @@ fn libvncclient_decodes_our_encodings() {
 fn vncsnapshot_decodes_our_encodings() {
     peer_test("vncsnapshot_decodes_our_encodings", |cx| {
         let (mut server, truth) = our_server(cx)?;
+        let port = server.port;
         let mut m = Matrix::new("rfb-handshake-server", "vncsnapshot");
-        for (n, enc) in ["rre", "corre", "hextile", "zlib"].into_iter().enumerate() {
-            let r = peers::vncsnapshot(cx, server.port, None, enc).and_then(|snap| {
-                let used = check_server_encoding(&mut server, n, enc)?;
+        let encodings = ["rre", "corre", "hextile", "zlib", "tight"];
+        for (n, enc) in encodings.into_iter().enumerate() {
+            our_server_case(&mut m, &mut server, &truth, n, enc, || {
+                let snap = peers::vncsnapshot(cx, port, None, enc)?;
                 ensure!(
                     snap.run.code() == Some(0),
                     "vncsnapshot failed ({}): {}",
                     snap.run.describe(),
                     snap.run.stderr.trim()
                 );
-                let got = snap.image.context("vncsnapshot wrote no picture")?;
-                exact("vncsnapshot", &truth, &got)?;
-                Ok(format!("server used {used}, {}x{}", got.width, got.height))
+                snap.image.context("vncsnapshot wrote no picture")
             });
-            m.case(enc, r);
         }
         m.finish()
     });
@@ -264,19 +314,17 @@ fn vncsnapshot_decodes_our_encodings() {
 fn vncviewer_decodes_our_encodings() {
     peer_test("vncviewer_decodes_our_encodings", |cx| {
         let (mut server, truth) = our_server(cx)?;
+        let port = server.port;
         let mut m = Matrix::new("rfb-handshake-server", "vncviewer (TigerVNC)");
-        for (n, enc) in ["Raw", "Hextile", "ZRLE"].into_iter().enumerate() {
-            let r = Viewer::start_with(cx, server.port, None, enc).and_then(|mut viewer| {
-                let used = check_server_encoding(&mut server, n, enc)?;
-                let shot = viewer.capture_stable(cx, Duration::from_secs(30))?;
-                let got = shot.crop(0, 0, truth.width, truth.height)?;
-                exact("vncviewer window", &truth, &got)?;
-                Ok(format!(
-                    "server used {used}, window {}x{}",
-                    shot.width, shot.height
-                ))
+        for (n, enc) in ["Raw", "Hextile", "ZRLE", "Tight"].into_iter().enumerate() {
+            // The viewer stays up until the case is judged (its guard drops after).
+            let mut viewer = None;
+            our_server_case(&mut m, &mut server, &truth, n, enc, || {
+                let v = viewer.insert(Viewer::start_with(cx, port, None, enc)?);
+                let shot = v.capture_stable(cx, Duration::from_secs(30))?;
+                shot.crop(0, 0, truth.width, truth.height)
             });
-            m.case(enc, r);
+            drop(viewer);
         }
         m.finish()
     });

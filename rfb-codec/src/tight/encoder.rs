@@ -47,9 +47,15 @@ const JPEG_LEVELS: [(u8, Subsampling); 10] = [
 /// (about 600 bytes) outweigh what JPEG saves.
 const JPEG_MIN_PIXELS: u64 = 1024;
 
-/// A full-colour rectangle is "photo-like" when fewer than 1 in this many pixels equal
-/// their left neighbour (desktop content has long runs, photos and video have few).
-const PHOTO_EQUAL_LEFT_ONE_IN: u64 = 2;
+/// A full-colour rectangle (more than 256 colours) goes to JPEG, when allowed, unless
+/// more than this share (per mille) of its pixels equal their left neighbour: mostly-flat
+/// UI with a few images deflates better losslessly; anything busier is photo-like.
+const JPEG_MAX_EQUAL_LEFT_PERMILLE: u64 = 900;
+
+/// The gradient filter is used (in [`GradientMode::Auto`]) on full-colour rectangles
+/// where fewer than this share (per mille) of pixels equal their left neighbour:
+/// smooth photo-like content, where prediction beats deflate's string matching.
+const GRADIENT_MAX_EQUAL_LEFT_PERMILLE: u64 = 500;
 
 /// Most colours of an indexed (palette) rectangle.
 const MAX_PALETTE: usize = 256;
@@ -212,6 +218,15 @@ pub enum TightMethod {
     Gradient,
     /// JPEG.
     Jpeg,
+}
+
+/// How busy (photo-like) a full-colour rectangle is.
+#[derive(Debug, Clone, Copy)]
+struct Busy {
+    /// Busy enough for JPEG.
+    jpeg: bool,
+    /// Busy enough for the gradient filter.
+    gradient: bool,
 }
 
 /// Colours of a rectangle, gathered in one pass.
@@ -489,14 +504,14 @@ impl TightEncoder {
         &mut self,
         pixels: &PixelView<'_>,
         tf: &TpixelFormat,
-        photo: bool,
+        photo: Busy,
         out: &mut BytesMut,
     ) -> Result<(), CodecError> {
         let f = pixels.format();
         let rgb = rgb_capable(f);
         if let Some(j) = self.config.jpeg {
             let area = u64::from(pixels.width()) * u64::from(pixels.height());
-            if rgb && photo && area >= JPEG_MIN_PIXELS {
+            if rgb && photo.jpeg && area >= JPEG_MIN_PIXELS {
                 jpeg::encode(pixels, &j, &mut self.rgb, &mut self.zbuf)?;
                 if self.zbuf.len() <= MAX_COMPACT_LEN as usize {
                     self.header(JPEG << 4, out);
@@ -512,7 +527,7 @@ impl TightEncoder {
         let gradient = rgb
             && match self.config.gradient {
                 GradientMode::Never => false,
-                GradientMode::Auto => photo,
+                GradientMode::Auto => photo.gradient,
                 GradientMode::Always => true,
             };
         self.data.clear();
@@ -613,8 +628,11 @@ impl RectEncoder for TightEncoder {
                 }
             }
         }
-        let photo =
-            self.colours.overflow && self.colours.equal_left * PHOTO_EQUAL_LEFT_ONE_IN < area;
+        let equal = self.colours.equal_left * 1000;
+        let photo = Busy {
+            jpeg: equal < area * JPEG_MAX_EQUAL_LEFT_PERMILLE,
+            gradient: equal < area * GRADIENT_MAX_EQUAL_LEFT_PERMILLE,
+        };
         match (self.colours.overflow, self.colours.keys.len()) {
             (false, 1) => {
                 let k = self.colours.keys[0];
