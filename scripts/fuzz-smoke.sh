@@ -3,7 +3,9 @@
 # (default 15) starting from its committed seed corpus and regressions. Fails if any target
 # crashes, hangs (an input running > 10 s) or cannot be built.
 #
-# Stable toolchain: RUSTC_BOOTSTRAP=1 lets cargo-fuzz pass its -Z flags; --sanitizer none
+# Stable toolchain: with --sanitizer none cargo-fuzz passes no -Z flags (RUSTC_BOOTSTRAP is
+# deliberately unset: it changes cargo's fingerprints and would rebuild fuzz/target/ whenever
+# runs with and without it alternate); --sanitizer none
 # (no AddressSanitizer: safe Rust needs it rarely, and it is ~6x faster). The corpora are
 # copied to a temporary directory first, so new inputs found here never dirty the git tree.
 # Crash reproducers land in fuzz/artifacts/<target>/ (git-ignored); to keep one as a
@@ -12,7 +14,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export PATH="${CARGO_HOME:-${HOME:-/root}/.cargo}/bin:$PATH"
-export RUSTC_BOOTSTRAP=1
+unset RUSTC_BOOTSTRAP
 SECS="${FUZZ_SECONDS:-15}"
 FUZZ_FLAGS=(--sanitizer none)
 say() { echo "[fuzz-smoke] $*"; }

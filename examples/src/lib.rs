@@ -7,4 +7,6 @@
 pub mod blocking;
 pub mod demo;
 pub mod pattern;
+pub mod replay;
 pub mod viewer;
+pub mod x11;

@@ -94,7 +94,7 @@ fn rfb_viewer_shows_xvnc_exactly() {
         drop(viewer);
         drop(desk);
         Ok(format!(
-            "MATRIX Xvnc × rfb-viewer × auto -> pass (window {}x{} shows Xvnc's {w}x{h} screen exactly)",
+            "Xvnc × rfb-viewer × auto -> pass (window {}x{} shows Xvnc's {w}x{h} screen exactly)",
             shot.width, shot.height
         ))
     });
@@ -188,7 +188,7 @@ fn rfb_viewer_input_reaches_xvnc() {
         )?;
         ensure!(got == text, "the xterm read {got:?}, typed {text:?}");
         Ok(format!(
-            "pointer moves {moved:?} and the keys {text:?} + Return reached Xvnc's display"
+            "Xvnc × rfb-viewer × input -> pass (pointer moves {moved:?} and the keys {text:?} + Return reached Xvnc's display)"
         ))
     });
 }
@@ -258,7 +258,7 @@ fn rfb_viewer_clipboard_both_ways() {
             },
         )?;
         Ok(format!(
-            "clipboard {to_server:?} client -> Xvnc and {to_client:?} Xvnc -> client"
+            "Xvnc × rfb-viewer × clipboard -> pass ({to_server:?} client -> Xvnc, {to_client:?} Xvnc -> client)"
         ))
     });
 }
@@ -340,7 +340,7 @@ fn rfb_record_of_xvnc_replays_exactly() {
         exact("replayed recording", &truth, &got)?;
         drop(desk);
         Ok(format!(
-            "rfb-record (ZRLE from Xvnc, {} bytes decompressed, {updates} updates) replays to Xvnc's screen exactly",
+            "Xvnc × rfb-record × zrle -> pass ({} bytes decompressed, {updates} updates, replays to Xvnc's final screen exactly)",
             stream.len()
         ))
     });

@@ -52,6 +52,10 @@ const JPEG_MIN_PIXELS: u64 = 1024;
 /// UI with a few images deflates better losslessly; anything busier is photo-like.
 const JPEG_MAX_EQUAL_LEFT_PERMILLE: u64 = 900;
 
+/// ... and when it has at least this many colours (UI gradients and icons have fewer;
+/// photos and video have more).
+const JPEG_MIN_COLOURS: usize = 1024;
+
 /// The gradient filter is used (in [`GradientMode::Auto`]) on full-colour rectangles
 /// where fewer than this share (per mille) of pixels equal their left neighbour:
 /// smooth photo-like content, where prediction beats deflate's string matching.
@@ -239,9 +243,14 @@ struct Colours {
     equal_left: u64,
     /// More than `max` colours were seen.
     overflow: bool,
+    /// After an overflow: distinct colours counted up to [`JPEG_MIN_COLOURS`], in an
+    /// open-addressing set (`key | 1 << 32`, 0 = empty).
+    many: Vec<u64>,
+    many_count: usize,
 }
 
 const TABLE_BITS: u32 = 10;
+const MANY_BITS: u32 = 12;
 
 impl Colours {
     fn new() -> Colours {
@@ -250,6 +259,39 @@ impl Colours {
             table: vec![0; 1 << TABLE_BITS],
             equal_left: 0,
             overflow: false,
+            many: vec![0; 1 << MANY_BITS],
+            many_count: 0,
+        }
+    }
+
+    /// Counts `key` among the colours of an overflowed rectangle (up to
+    /// [`JPEG_MIN_COLOURS`]).
+    fn count_many(&mut self, key: u32) {
+        if self.many_count >= JPEG_MIN_COLOURS {
+            return;
+        }
+        let mask = (1usize << MANY_BITS) - 1;
+        let tagged = u64::from(key) | 1 << 32;
+        let mut slot = (key.wrapping_mul(0x9e37_79b1) >> (32 - MANY_BITS)) as usize;
+        loop {
+            match self.many[slot] {
+                0 => {
+                    self.many[slot] = tagged;
+                    self.many_count += 1;
+                    return;
+                }
+                t if t == tagged => return,
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
+
+    /// Marks the overflow and seeds the big colour count with the palette.
+    fn start_overflow(&mut self) {
+        self.overflow = true;
+        for i in 0..self.keys.len() {
+            let k = self.keys[i];
+            self.count_many(k);
         }
     }
 
@@ -258,6 +300,10 @@ impl Colours {
         self.table.fill(0);
         self.equal_left = 0;
         self.overflow = false;
+        if self.many_count > 0 {
+            self.many.fill(0);
+            self.many_count = 0;
+        }
     }
 
     /// Index of `key`, inserting it; `None` once there are more than `max` colours.
@@ -268,7 +314,8 @@ impl Colours {
             match self.table[slot] {
                 0 => {
                     if self.keys.len() >= max {
-                        self.overflow = true;
+                        self.start_overflow();
+                        self.count_many(key);
                         return None;
                     }
                     self.keys.push(key);
@@ -622,6 +669,8 @@ impl RectEncoder for TightEncoder {
                                 }
                                 None => self.data.clear(),
                             }
+                        } else {
+                            self.colours.count_many(k);
                         }
                         prev = Some((k, 0));
                     }
@@ -630,7 +679,8 @@ impl RectEncoder for TightEncoder {
         }
         let equal = self.colours.equal_left * 1000;
         let photo = Busy {
-            jpeg: equal < area * JPEG_MAX_EQUAL_LEFT_PERMILLE,
+            jpeg: equal < area * JPEG_MAX_EQUAL_LEFT_PERMILLE
+                && self.colours.many_count >= JPEG_MIN_COLOURS,
             gradient: equal < area * GRADIENT_MAX_EQUAL_LEFT_PERMILLE,
         };
         match (self.colours.overflow, self.colours.keys.len()) {

@@ -1,0 +1,421 @@
+//! Sharing a real X11 display for `rfb-x11-server`: screen capture, damage and input,
+//! over the X11 protocol in pure Rust (`x11rb`'s `RustConnection`, no libxcb).
+//!
+//! * **Capture**: plain `GetImage` of the root window in bands (MIT-SHM would need a
+//!   shared-memory segment, i.e. `unsafe`; not used).
+//! * **Damage**: where the DAMAGE extension exists, a damage object on the root window
+//!   reports raw rectangles; only those are fetched. A full capture every
+//!   [`FULL_POLL`] catches anything the extension misses (the Session's tile diff sends
+//!   only what really changed). Without DAMAGE, the whole screen is polled every tick.
+//! * **Input**: XTEST fake key, button and motion events. Keysyms become keycodes
+//!   through the keyboard mapping; a keysym found only in a keycode's shifted column
+//!   gets a Shift press around it; a keysym the keymap lacks is bound to a spare
+//!   keycode (one with no symbols) first.
+//!
+//! Supported screens: depth 24 TrueColor with 32 bits per pixel, red/green/blue masks
+//! `ff0000`/`00ff00`/`0000ff`, in either image byte order (the common case, and
+//! exactly the server's native RGB888). Anything else (depth 16, 30, 8, colour maps) is
+//! refused with an error naming what was found.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use rfb_codec::{Framebuffer, Region};
+use rfb_proto::{PixelFormat, Rect};
+use x11rb::connection::{Connection, RequestConnection};
+use x11rb::protocol::damage::{self, ConnectionExt as _};
+use x11rb::protocol::xfixes::ConnectionExt as _;
+use x11rb::protocol::xproto::{
+    self, ConnectionExt as _, ImageFormat, ImageOrder, VisualClass, Window,
+};
+use x11rb::protocol::xtest::ConnectionExt as _;
+use x11rb::protocol::Event;
+use x11rb::rust_connection::RustConnection;
+
+/// How often the whole screen is captured even when DAMAGE reports nothing.
+pub const FULL_POLL: Duration = Duration::from_secs(1);
+/// Bytes fetched per GetImage request (a band of whole rows).
+const BAND_BYTES: usize = 1 << 20;
+/// More damage rectangles than this in one tick are fetched as their bounding box.
+const MAX_DAMAGE_RECTS: usize = 64;
+/// Keysyms of the Shift keys.
+const SHIFT_L: u32 = 0xffe1;
+const SHIFT_R: u32 = 0xffe2;
+
+/// The keyboard mapping: keysyms per keycode.
+#[derive(Debug, Clone)]
+struct Keymap {
+    min: u8,
+    per: usize,
+    syms: Vec<u32>,
+}
+
+impl Keymap {
+    /// The keycode and column (0 unshifted, 1 shifted, ...) of `keysym`, preferring the
+    /// lowest column.
+    fn find(&self, keysym: u32) -> Option<(u8, usize)> {
+        if self.per == 0 {
+            return None;
+        }
+        let codes = self.syms.len() / self.per;
+        for col in 0..self.per.min(4) {
+            for k in 0..codes {
+                if self.syms[k * self.per + col] == keysym {
+                    let code = u8::try_from(usize::from(self.min) + k).ok()?;
+                    return Some((code, col));
+                }
+            }
+        }
+        None
+    }
+
+    /// A keycode with no symbols at all (free to bind).
+    fn spare(&self) -> Option<u8> {
+        if self.per == 0 {
+            return None;
+        }
+        let codes = self.syms.len() / self.per;
+        (0..codes)
+            .rev()
+            .find(|k| self.syms[k * self.per..(k + 1) * self.per].iter().all(|s| *s == 0))
+            .and_then(|k| u8::try_from(usize::from(self.min) + k).ok())
+    }
+}
+
+/// An X display being shared: its screen, the damage object and the input state.
+pub struct Display {
+    conn: RustConnection,
+    root: Window,
+    width: u16,
+    height: u16,
+    swap: bool,
+    damage: Option<damage::Damage>,
+    xtest: bool,
+    keymap: Keymap,
+    /// Keysyms the viewer holds down → the keycode pressed for each.
+    keys_down: HashMap<u32, u8>,
+    buttons: u16,
+    description: String,
+}
+
+impl std::fmt::Debug for Display {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Display")
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Display {
+    /// Connects to `name` (`:N`; `None`: `$DISPLAY`), checks the root window's format
+    /// (see the module doc), and sets up DAMAGE and XTEST where the server has them.
+    pub fn open(name: Option<&str>) -> Result<Display> {
+        let (conn, screen_no) = RustConnection::connect(name)
+            .with_context(|| format!("connecting to X display {}", name.unwrap_or("$DISPLAY")))?;
+        let setup = conn.setup();
+        let screen = setup
+            .roots
+            .get(screen_no)
+            .context("the X server has no such screen")?;
+        let depth = screen.root_depth;
+        let visual = screen
+            .allowed_depths
+            .iter()
+            .flat_map(|d| d.visuals.iter())
+            .find(|v| v.visual_id == screen.root_visual)
+            .context("root visual not found")?;
+        let bpp = setup
+            .pixmap_formats
+            .iter()
+            .find(|f| f.depth == depth)
+            .map(|f| f.bits_per_pixel)
+            .unwrap_or(0);
+        if depth != 24
+            || bpp != 32
+            || visual.class != VisualClass::TRUE_COLOR
+            || (visual.red_mask, visual.green_mask, visual.blue_mask)
+                != (0xff_0000, 0xff00, 0xff)
+        {
+            bail!(
+                "unsupported screen: depth {depth}, {bpp} bits per pixel, visual class {:?}, \
+                 masks {:06x}/{:06x}/{:06x} (only depth 24 TrueColor, 32 bpp, \
+                 ff0000/00ff00/0000ff is supported)",
+                visual.class,
+                visual.red_mask,
+                visual.green_mask,
+                visual.blue_mask
+            );
+        }
+        let swap = setup.image_byte_order == ImageOrder::MSB_FIRST;
+        let (root, width, height) = (
+            screen.root,
+            screen.width_in_pixels,
+            screen.height_in_pixels,
+        );
+        let (min, max) = (setup.min_keycode, setup.max_keycode);
+        let km = conn
+            .get_keyboard_mapping(min, max.saturating_sub(min).saturating_add(1))?
+            .reply()?;
+        let keymap = Keymap {
+            min,
+            per: usize::from(km.keysyms_per_keycode),
+            syms: km.keysyms,
+        };
+        let has = |ext: &'static str| -> Result<bool> { Ok(conn.extension_information(ext)?.is_some()) };
+        let damage = if has(damage::X11_EXTENSION_NAME)?
+            && has(x11rb::protocol::xfixes::X11_EXTENSION_NAME)?
+        {
+            // Both versions must be negotiated before DAMAGE requests are used.
+            conn.xfixes_query_version(5, 0)?.reply()?;
+            conn.damage_query_version(1, 1)?.reply()?;
+            let id = conn.generate_id()?;
+            conn.damage_create(id, root, damage::ReportLevel::RAW_RECTANGLES)?
+                .check()?;
+            Some(id)
+        } else {
+            None
+        };
+        let xtest = has(x11rb::protocol::xtest::X11_EXTENSION_NAME)?
+            && conn.xtest_get_version(2, 2)?.reply().is_ok();
+        let description = format!(
+            "{width}x{height} depth 24 TrueColor 32bpp {} damage={} xtest={}",
+            if swap { "msb-first" } else { "lsb-first" },
+            if damage.is_some() { "yes" } else { "no" },
+            if xtest { "yes" } else { "no" },
+        );
+        Ok(Display {
+            conn,
+            root,
+            width,
+            height,
+            swap,
+            damage,
+            xtest,
+            keymap,
+            keys_down: HashMap::new(),
+            buttons: 0,
+            description,
+        })
+    }
+
+    /// The screen size.
+    pub fn size(&self) -> (u16, u16) {
+        (self.width, self.height)
+    }
+
+    /// Whether DAMAGE reports changes (otherwise poll the whole screen).
+    pub fn has_damage(&self) -> bool {
+        self.damage.is_some()
+    }
+
+    /// Whether XTEST input injection is available.
+    pub fn has_xtest(&self) -> bool {
+        self.xtest
+    }
+
+    /// One line describing the screen and the extensions in use.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// A new black framebuffer of the screen's size in the native format (RGB888).
+    pub fn new_framebuffer(&self) -> Framebuffer {
+        Framebuffer::new(self.width, self.height, PixelFormat::RGB888)
+    }
+
+    /// Copies `rect` of the root window into `fb` (GetImage in bands of whole rows).
+    /// The padding byte of each pixel is cleared.
+    pub fn grab(&self, fb: &mut Framebuffer, rect: Rect) -> Result<()> {
+        let rect = rect.clip_to(self.width, self.height);
+        if rect.is_empty() {
+            return Ok(());
+        }
+        let row_bytes = usize::from(rect.width) * 4;
+        let band = u16::try_from((BAND_BYTES / row_bytes).max(1)).unwrap_or(u16::MAX);
+        let mut y = rect.y;
+        while y < rect.y + rect.height {
+            let h = band.min(rect.y + rect.height - y);
+            // x, y < 65536 and the screen size fits i16 in practice; larger screens fail
+            // the request rather than wrap.
+            let (x16, y16) = (
+                i16::try_from(rect.x).context("screen too large")?,
+                i16::try_from(y).context("screen too large")?,
+            );
+            let mut reply = self
+                .conn
+                .get_image(ImageFormat::Z_PIXMAP, self.root, x16, y16, rect.width, h, !0)?
+                .reply()?;
+            let want = row_bytes * usize::from(h);
+            if reply.data.len() < want {
+                bail!(
+                    "GetImage returned {} bytes for {}x{h}",
+                    reply.data.len(),
+                    rect.width
+                );
+            }
+            reply.data.truncate(want);
+            for px in reply.data.chunks_exact_mut(4) {
+                if self.swap {
+                    // MSB first: X R G B in memory → B G R X.
+                    px.reverse();
+                }
+                px[3] = 0;
+            }
+            fb.put_pixels(Rect::new(rect.x, y, rect.width, h), &reply.data)?;
+            y += h;
+        }
+        Ok(())
+    }
+
+    /// The area DAMAGE reported since the last call (empty without DAMAGE). Also
+    /// answers other queued events (MappingNotify reloads the keymap).
+    pub fn take_damage(&mut self) -> Result<Region> {
+        let mut region = Region::new();
+        let mut mapping_changed = false;
+        while let Some(ev) = self.conn.poll_for_event()? {
+            match ev {
+                Event::DamageNotify(n) => {
+                    let a = n.area;
+                    let (x, y) = (a.x.max(0) as u16, a.y.max(0) as u16);
+                    region.add_rect(Rect::new(x, y, a.width, a.height).clip_to(self.width, self.height));
+                }
+                Event::MappingNotify(_) => mapping_changed = true,
+                _ => {}
+            }
+        }
+        if mapping_changed {
+            self.reload_keymap()?;
+        }
+        if region.rect_count() > MAX_DAMAGE_RECTS {
+            if let Some(b) = region.bounding_box() {
+                region = Region::from(b);
+            }
+        }
+        Ok(region)
+    }
+
+    fn reload_keymap(&mut self) -> Result<()> {
+        let min = self.keymap.min;
+        let max = self.conn.setup().max_keycode;
+        let km = self
+            .conn
+            .get_keyboard_mapping(min, max.saturating_sub(min).saturating_add(1))?
+            .reply()?;
+        self.keymap.per = usize::from(km.keysyms_per_keycode);
+        self.keymap.syms = km.keysyms;
+        Ok(())
+    }
+
+    fn fake(&self, kind: u8, detail: u8, x: i16, y: i16) -> Result<()> {
+        self.conn
+            .xtest_fake_input(kind, detail, x11rb::CURRENT_TIME, self.root, x, y, 0)?;
+        Ok(())
+    }
+
+    fn shift_held(&self) -> bool {
+        self.keys_down.contains_key(&SHIFT_L) || self.keys_down.contains_key(&SHIFT_R)
+    }
+
+    /// Presses or releases the key for `keysym`; returns the keycode used (`None`: no
+    /// XTEST, or no keycode could be found or bound).
+    pub fn key(&mut self, keysym: u32, down: bool) -> Result<Option<u8>> {
+        if !self.xtest {
+            return Ok(None);
+        }
+        if !down {
+            let Some(code) = self.keys_down.remove(&keysym) else {
+                return Ok(None);
+            };
+            self.fake(xproto::KEY_RELEASE_EVENT, code, 0, 0)?;
+            self.conn.flush()?;
+            return Ok(Some(code));
+        }
+        let found = match self.keymap.find(keysym) {
+            Some(f) => Some(f),
+            None => self.bind_spare(keysym)?,
+        };
+        let Some((code, col)) = found else {
+            return Ok(None);
+        };
+        // A shifted-column keysym typed without Shift held gets a Shift around it.
+        let shift_code = self.keymap.find(SHIFT_L).map(|(c, _)| c);
+        let held = self.shift_held();
+        match (col, held, shift_code) {
+            (1, false, Some(s)) => {
+                self.fake(xproto::KEY_PRESS_EVENT, s, 0, 0)?;
+                self.fake(xproto::KEY_PRESS_EVENT, code, 0, 0)?;
+                self.fake(xproto::KEY_RELEASE_EVENT, s, 0, 0)?;
+            }
+            _ => self.fake(xproto::KEY_PRESS_EVENT, code, 0, 0)?,
+        }
+        self.keys_down.insert(keysym, code);
+        self.conn.flush()?;
+        Ok(Some(code))
+    }
+
+    /// Binds `keysym` to a spare keycode (both columns), for keysyms the keymap lacks.
+    fn bind_spare(&mut self, keysym: u32) -> Result<Option<(u8, usize)>> {
+        let Some(code) = self.keymap.spare() else {
+            return Ok(None);
+        };
+        let per = self.keymap.per;
+        let mut syms = vec![0u32; per];
+        for s in syms.iter_mut().take(2) {
+            *s = keysym;
+        }
+        self.conn
+            .change_keyboard_mapping(1, code, u8::try_from(per).unwrap_or(2), &syms)?
+            .check()?;
+        let k = usize::from(code - self.keymap.min);
+        self.keymap.syms[k * per..(k + 1) * per].copy_from_slice(&syms);
+        // Let clients (which reload their keymap on MappingNotify) catch up.
+        std::thread::sleep(Duration::from_millis(50));
+        Ok(Some((code, 0)))
+    }
+
+    /// Moves the pointer to (`x`, `y`) and presses or releases the buttons whose bits
+    /// changed in `buttons` (bit N = button N+1).
+    pub fn pointer(&mut self, x: u16, y: u16, buttons: u16) -> Result<()> {
+        if !self.xtest {
+            return Ok(());
+        }
+        let x = i16::try_from(x.min(self.width.saturating_sub(1))).unwrap_or(i16::MAX);
+        let y = i16::try_from(y.min(self.height.saturating_sub(1))).unwrap_or(i16::MAX);
+        self.fake(xproto::MOTION_NOTIFY_EVENT, 0, x, y)?;
+        let changed = self.buttons ^ buttons;
+        for bit in 0..16u8 {
+            if changed & (1 << bit) != 0 {
+                let kind = if buttons & (1 << bit) != 0 {
+                    xproto::BUTTON_PRESS_EVENT
+                } else {
+                    xproto::BUTTON_RELEASE_EVENT
+                };
+                self.fake(kind, bit + 1, x, y)?;
+            }
+        }
+        self.buttons = buttons;
+        self.conn.flush()?;
+        Ok(())
+    }
+
+    /// Releases every key and button the viewers left pressed.
+    pub fn release_all(&mut self) -> Result<()> {
+        let keys: Vec<u32> = self.keys_down.keys().copied().collect();
+        for k in keys {
+            self.key(k, false)?;
+        }
+        let b = self.buttons;
+        if b != 0 {
+            self.buttons = b;
+            for bit in 0..16u8 {
+                if b & (1 << bit) != 0 {
+                    self.fake(xproto::BUTTON_RELEASE_EVENT, bit + 1, 0, 0)?;
+                }
+            }
+            self.buttons = 0;
+            self.conn.flush()?;
+        }
+        Ok(())
+    }
+}
