@@ -33,6 +33,7 @@ say "building ${#TARGETS[@]} target(s): cargo fuzz build ${FUZZ_FLAGS[*]}"
 t0=$(date +%s)
 cargo fuzz build "${FUZZ_FLAGS[@]}"
 say "built in $(( $(date +%s) - t0 ))s"
+BIN_DIR="fuzz/target/$(rustc -vV | sed -n 's/^host: //p')/release"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/rfb-fuzz-smoke.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
@@ -53,9 +54,16 @@ for t in "${TARGETS[@]}"; do
     [ "$nseeds" -gt 0 ] || say "warning: $t has no seed corpus (fuzz/corpus/$t)"
     log="$WORK/$t.log"
     rc=0
-    timeout -k 10 $((SECS + 300)) cargo fuzz run "${FUZZ_FLAGS[@]}" "$t" "$corpus" -- \
-        -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        -artifact_prefix="fuzz/artifacts/$t/" > "$log" 2>&1 || rc=$?
+    opts=(-max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+          -artifact_prefix="fuzz/artifacts/$t/")
+    if [ -x "$BIN_DIR/$t" ]; then
+        # the binary cargo fuzz just built: no second cargo invocation (and no cargo lock
+        # held) per target
+        timeout -k 10 $((SECS + 300)) "$BIN_DIR/$t" "$corpus" "${opts[@]}" > "$log" 2>&1 || rc=$?
+    else
+        timeout -k 10 $((SECS + 300)) cargo fuzz run "${FUZZ_FLAGS[@]}" "$t" "$corpus" -- \
+            "${opts[@]}" > "$log" 2>&1 || rc=$?
+    fi
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2 || true)
     if [ $rc = 0 ]; then

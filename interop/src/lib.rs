@@ -26,4 +26,5 @@ pub mod net;
 pub mod ours;
 pub mod peers;
 pub mod process;
+pub mod servers;
 pub mod x11;

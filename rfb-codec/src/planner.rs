@@ -30,7 +30,7 @@ use crate::damage::Move;
 use crate::hextile::{HextileDecoder, HextileEncoder};
 use crate::raw::{RawDecoder, RawEncoder};
 use crate::rre::RreDecoder;
-use crate::tight::{split, TightConfig, TightDecoder, TightEncoder};
+use crate::tight::{split, GradientMode, TightConfig, TightDecoder, TightEncoder};
 use crate::zlib::{ZlibDecoder, ZlibEncoder};
 use crate::zrle::{ZrleDecoder, ZrleEncoder};
 use crate::{
@@ -146,6 +146,7 @@ pub struct UpdatePlanner {
     copy_rect: bool,
     rre: bool,
     last_rect: bool,
+    gradient: GradientMode,
     /// Translated pixels of one sub-rectangle.
     scratch: Vec<u8>,
 }
@@ -179,6 +180,7 @@ impl UpdatePlanner {
             copy_rect: false,
             rre: false,
             last_rect: false,
+            gradient: GradientMode::Auto,
             scratch: Vec::new(),
         };
         p.set_pixel_format(client_format, client_palette)?;
@@ -219,16 +221,16 @@ impl UpdatePlanner {
             .iter()
             .find_map(|e| e.compress_level())
             .unwrap_or(DEFAULT_ZLIB_LEVEL);
+        let tight_config = TightConfig {
+            gradient: self.gradient_for(encodings),
+            ..TightConfig::from_encodings(encodings)
+        };
         match (&mut self.main, wire) {
-            (Main::Tight(t), WireEncoding::Tight) => {
-                t.set_config(TightConfig::from_encodings(encodings));
-            }
+            (Main::Tight(t), WireEncoding::Tight) => t.set_config(tight_config),
             (Main::Zrle(_), WireEncoding::Zrle) | (Main::Zlib(_), WireEncoding::Zlib) => {}
             _ => {
                 self.main = match wire {
-                    WireEncoding::Tight => Main::Tight(Box::new(TightEncoder::new(
-                        TightConfig::from_encodings(encodings),
-                    ))),
+                    WireEncoding::Tight => Main::Tight(Box::new(TightEncoder::new(tight_config))),
                     WireEncoding::Zrle => Main::Zrle(Box::new(ZrleEncoder::new(level.into()))),
                     WireEncoding::Hextile => Main::Hextile(HextileEncoder),
                     WireEncoding::Zlib => Main::Zlib(Box::new(ZlibEncoder::new(level.into()))),
@@ -237,6 +239,30 @@ impl UpdatePlanner {
             }
         }
         self.wire = wire;
+    }
+
+    /// Sets when Tight's gradient filter is used. Default [`GradientMode::Auto`], except
+    /// for clients that list TightPNG (-260): that is how noVNC shows itself, and noVNC
+    /// cannot decode the gradient filter (see [`GradientMode`]); those get
+    /// [`GradientMode::Never`] whatever is set here.
+    pub fn set_gradient(&mut self, mode: GradientMode) {
+        self.gradient = mode;
+        let mode = self.gradient_for(&self.encodings);
+        if let Main::Tight(t) = &mut self.main {
+            let cfg = TightConfig {
+                gradient: mode,
+                ..*t.config()
+            };
+            t.set_config(cfg);
+        }
+    }
+
+    fn gradient_for(&self, encodings: &[Encoding]) -> GradientMode {
+        if encodings.contains(&Encoding::TIGHT_PNG) {
+            GradientMode::Never
+        } else {
+            self.gradient
+        }
     }
 
     /// The wire encoding used for pixel rectangles.
@@ -550,6 +576,11 @@ impl BenchSession {
         let mut out = BytesMut::new();
         self.planner.plan(frame, changed, moves, &mut out)?;
         Ok(out)
+    }
+
+    /// Sets the planner's gradient-filter use (see [`UpdatePlanner::set_gradient`]).
+    pub fn set_gradient(&mut self, mode: GradientMode) {
+        self.planner.set_gradient(mode);
     }
 
     /// Decodes an update produced by [`BenchSession::encode`] into the mirror.

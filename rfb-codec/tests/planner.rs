@@ -208,3 +208,25 @@ fn without_copyrect_moves_are_encoded() {
     assert_eq!(s.copies, 0);
     assert!(s.rects >= 1);
 }
+
+#[test]
+fn gradient_only_for_viewers_that_decode_it() {
+    // Smooth, busy content: the gradient filter applies (Tight filter id 2 follows a
+    // compression-control byte with bit 6 set).
+    let mut fb = Framebuffer::new(128, 64, PixelFormat::RGB888);
+    for y in 0..64u16 {
+        for x in 0..128u16 {
+            let px = [(x * 2) as u8, (y * 4) as u8, (x + y) as u8, 0];
+            fb.fill(Rect::new(x, y, 1, 1), &px).unwrap();
+        }
+    }
+    let uses_gradient = |encs: &[Encoding]| {
+        let mut p = UpdatePlanner::new(*fb.format(), *fb.format(), None, encs).unwrap();
+        let mut out = BytesMut::new();
+        p.plan(&fb, &Region::from(fb.rect()), &[], &mut out).unwrap();
+        out[16] & 0x40 != 0 && out[17] == 2
+    };
+    assert!(uses_gradient(&[Encoding::TIGHT]));
+    // noVNC lists TightPNG and cannot decode the gradient filter.
+    assert!(!uses_gradient(&[Encoding::TIGHT, Encoding::TIGHT_PNG]));
+}

@@ -524,3 +524,70 @@ fn hostile_headers() {
     let err = TightDecoder::new().decode(r, &[0x80, 1, 2, 3, 4], &mut fb, &CodecLimits::default());
     assert!(matches!(err, Err(CodecError::Malformed { .. })));
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn run(format: PixelFormat, rect: Rect, wire: &[u8]) {
+        let mut fb = Framebuffer::new(48, 40, format);
+        let limits = CodecLimits {
+            max_payload: 1 << 16,
+            ..CodecLimits::default()
+        };
+        let mut dec = TightDecoder::new();
+        if let Ok(Progress::Done { consumed, .. }) = dec.frame(rect, &format, wire, &limits) {
+            let _ = dec.decode(rect, &wire[..consumed], &mut fb, &limits);
+        }
+    }
+
+    fn formats() -> [PixelFormat; 5] {
+        let mut deep = PixelFormat::RGB888;
+        deep.depth = 32;
+        [
+            PixelFormat::RGB888,
+            PixelFormat::RGB565,
+            PixelFormat::RGB332,
+            PixelFormat::COLOUR_MAP8,
+            deep,
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes(fi in 0usize..5, w in 0u16..50, h in 0u16..42, wire in prop::collection::vec(any::<u8>(), 0..200)) {
+            run(formats()[fi], Rect::new(0, 0, w, h), &wire);
+        }
+
+        #[test]
+        fn mutated_jpeg(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
+            let j = jfif(&smooth_rgb(24, 16), 24, 16);
+            let mut data = j.clone();
+            for (i, v) in flips {
+                let i = i.index(data.len());
+                data[i] = v;
+            }
+            let n = cut.index(data.len() + 1).max(data.len() / 2);
+            data.truncate(n);
+            let mut wire = vec![0x90];
+            wire.extend_from_slice(&compact(data.len()));
+            wire.extend_from_slice(&data);
+            run(PixelFormat::RGB888, Rect::new(0, 0, 24, 16), &wire);
+            run(PixelFormat::RGB565, Rect::new(0, 0, 24, 16), &wire);
+        }
+
+        #[test]
+        fn mutated_zlib(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4)) {
+            let idx: Vec<u8> = (0..300u32).map(|i| (i % 5) as u8).collect();
+            let z = Stream::new().piece(&idx);
+            let mut wire = vec![0x60, 0x01, 0x04, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 5, 5, 5];
+            wire.extend_from_slice(&compact(z.len()));
+            wire.extend_from_slice(&z);
+            for (i, v) in flips {
+                let i = i.index(wire.len());
+                wire[i] = v;
+            }
+            run(PixelFormat::RGB888, Rect::new(0, 0, 20, 15), &wire);
+        }
+    }
+}

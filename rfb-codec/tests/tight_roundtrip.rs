@@ -256,9 +256,24 @@ fn encoder_picks_sub_encodings() {
         encode_decode(&mut enc, &mut TightDecoder::new(), &fb, &mut dst, fb.rect());
         assert_eq!(enc.last_method(), Some(want));
     }
-    // Lossless: smooth content uses the gradient filter (Auto), UI-like many-colour
-    // content with runs the copy filter, and no JPEG.
+    // Lossless: by default no gradient filter (noVNC lacks it).
     let mut enc = TightEncoder::new(TightConfig::default());
+    let src = smooth(f, 64, 64);
+    let mut dst = Framebuffer::new(64, 64, f);
+    encode_decode(
+        &mut enc,
+        &mut TightDecoder::new(),
+        &src,
+        &mut dst,
+        src.rect(),
+    );
+    assert_eq!(enc.last_method(), Some(TightMethod::FullColour));
+    // With GradientMode::Auto, smooth content uses the gradient filter, UI-like
+    // many-colour content with runs the copy filter, and no JPEG.
+    let mut enc = TightEncoder::new(TightConfig {
+        gradient: GradientMode::Auto,
+        ..TightConfig::default()
+    });
     let src = smooth(f, 64, 64);
     let mut dst = Framebuffer::new(64, 64, f);
     encode_decode(

@@ -16,7 +16,7 @@ use rfb_client::{ClientConfig, ClientConnection, ClientError, ClientEvent, VncAd
 #[derive(Parser)]
 #[command(about = "Complete an RFB handshake with a VNC server and print what was negotiated")]
 struct Args {
-    /// Server address: host, host:display, host::port, [v6]:display.
+    /// Server address: host, host:display, host::port, `[v6]:display`.
     addr: VncAddress,
     /// File whose first line is the VNC password.
     #[arg(long)]

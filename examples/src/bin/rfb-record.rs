@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 #[derive(Parser)]
 #[command(about = "Record a VNC session in the replay-corpus format")]
 struct Args {
-    /// Server address: host, host:display, host::port, [v6]:display.
+    /// Server address: host, host:display, host::port, `[v6]:display`.
     addr: VncAddress,
     /// Output file, NAME.rfb.zst.
     out: PathBuf,

@@ -22,7 +22,7 @@ use rfb_proto::{ClientMessage, Encoding, PixelFormat, Rect};
 #[derive(Parser)]
 #[command(about = "Save a VNC server's screen as PNG")]
 struct Args {
-    /// Server address: host, host:display, host::port, [v6]:display.
+    /// Server address: host, host:display, host::port, `[v6]:display`.
     addr: VncAddress,
     /// Output PNG file.
     out: PathBuf,

@@ -17,7 +17,7 @@ use rfb_proto::Encoding;
 #[derive(Parser)]
 #[command(about = "A VNC viewer window")]
 struct Args {
-    /// Server address: host, host:display, host::port, [v6]:display. With --listen,
+    /// Server address: host, host:display, host::port, `[v6]:display`. With --listen,
     /// the address to listen on (default 0.0.0.0::5500).
     addr: Option<VncAddress>,
     /// File whose first line is the VNC password (otherwise asked on the terminal).

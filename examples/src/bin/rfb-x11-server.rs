@@ -73,10 +73,7 @@ fn main() -> Result<()> {
         .build()?;
     let mut options = ServerOptions::new(config, auth);
     options.view_only = args.view_only;
-    options.name = format!(
-        "rfb-x11-server {}",
-        args.display.as_deref().unwrap_or("")
-    );
+    options.name = format!("rfb-x11-server {}", args.display.as_deref().unwrap_or(""));
     let (server, events) = Server::new(fb.clone(), options);
     let handle = server.handle();
     let listener = runtime.block_on(tokio::net::TcpListener::bind(&args.listen))?;
@@ -154,6 +151,18 @@ fn inject(display: &mut Display, ev: &ViewerEvent) -> Result<()> {
             let code = display.key(k.keysym, k.down)?;
             println!(
                 "key {} keysym={:#x} down={} keycode={}",
+                ev.viewer,
+                k.keysym,
+                k.down,
+                code.map_or("none".to_owned(), |c| c.to_string())
+            );
+        }
+        // QEMU extended key events carry the keysym too; it is what is injected (the
+        // XT scancode would need a per-keyboard table).
+        ClientMessage::QemuKeyEvent(k) => {
+            let code = display.key(k.keysym, k.down)?;
+            println!(
+                "key {} keysym={:#x} down={} keycode={} (qemu)",
                 ev.viewer,
                 k.keysym,
                 k.down,

@@ -20,6 +20,10 @@ use rfb_server::CopyMove;
 
 /// Bytes decompressed at a time.
 const CHUNK: usize = 1 << 20;
+/// Most [`Push`]es one update is cut into: each costs a frame copy, so an update with
+/// more CopyRects than this becomes one push whose damage covers everything it touched
+/// (the moved areas then travel as pixels, not as CopyRect).
+pub const MAX_PUSHES: usize = 4;
 
 /// Screen size and pixel format of a recording, from the `manifest.json` beside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,12 +264,17 @@ impl Player {
 
     /// Applies the next FramebufferUpdate, or returns `None` at the end of the
     /// recording. With `pushes`, the update is also cut into [`Push`]es for a server
-    /// Session (a frame is cloned at each CopyRect that follows other rectangles).
+    /// Session (a frame is cloned at each CopyRect that follows other rectangles; at
+    /// most [`MAX_PUSHES`], else one push for the whole update).
     /// Messages other than updates (the corpus has none) are skipped.
     pub fn next_update(&mut self, pushes: bool) -> Result<Option<Update>> {
         let mut update = Update::default();
         let mut mv: Option<CopyMove> = None;
         let mut damage = Region::new();
+        // Everything the update touched (paints and move destinations), for the
+        // single-push fallback.
+        let mut touched = Region::new();
+        let mut fallback = false;
         let mut started = false;
         loop {
             let progress = self
@@ -299,6 +308,7 @@ impl Player {
                             .put_pixels(r, payload)
                             .map_err(|e| anyhow::anyhow!("update {n}: {e}"))?;
                         damage.add_rect(r);
+                        touched.add_rect(r);
                     } else if header.encoding == Encoding::COPY_RECT {
                         let &[a, b, c, d] = payload else {
                             bail!("update {n}: CopyRect payload of {} bytes", payload.len());
@@ -310,7 +320,12 @@ impl Player {
                             r.height,
                         );
                         update.moves += 1;
-                        if pushes && (mv.is_some() || !damage.is_empty()) {
+                        touched.add_rect(r);
+                        if update.pushes.len() + 1 >= MAX_PUSHES {
+                            fallback = true;
+                            update.pushes.clear();
+                        }
+                        if pushes && !fallback && (mv.is_some() || !damage.is_empty()) {
                             update.pushes.push(Push {
                                 frame: self.frame.clone(),
                                 mv: mv.take(),
@@ -335,7 +350,13 @@ impl Player {
                 ServerItem::UpdateEnd => {
                     self.pos += consumed;
                     self.updates += 1;
-                    if pushes && (mv.is_some() || !damage.is_empty()) {
+                    if pushes && fallback {
+                        update.pushes.push(Push {
+                            frame: self.frame.clone(),
+                            mv: None,
+                            damage: touched,
+                        });
+                    } else if pushes && (mv.is_some() || !damage.is_empty()) {
                         update.pushes.push(Push {
                             frame: self.frame.clone(),
                             mv,
@@ -348,5 +369,120 @@ impl Player {
             }
             self.pos += consumed;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A FramebufferUpdate header (RFC 6143 §7.6.1): type 0, padding, rect count.
+    fn update(rects: u16) -> Vec<u8> {
+        let mut v = vec![0, 0];
+        v.extend_from_slice(&rects.to_be_bytes());
+        v
+    }
+
+    /// A rectangle header: x, y, w, h (u16), encoding (s32).
+    fn rect(v: &mut Vec<u8>, x: u16, y: u16, w: u16, h: u16, enc: i32) {
+        for n in [x, y, w, h] {
+            v.extend_from_slice(&n.to_be_bytes());
+        }
+        v.extend_from_slice(&enc.to_be_bytes());
+    }
+
+    #[test]
+    fn raw_then_copyrect_is_cut_into_two_pushes() {
+        // Update 1: a 2x1 Raw rect at (0,0), B G R X pixels.
+        let mut s = update(1);
+        rect(&mut s, 0, 0, 2, 1, 0);
+        s.extend_from_slice(&[1, 2, 3, 0, 4, 5, 6, 0]);
+        // Update 2: Raw at (3,1), then CopyRect of (0,0) 2x1 to (2,0), then Raw at (0,1).
+        s.extend(update(3));
+        rect(&mut s, 3, 1, 1, 1, 0);
+        s.extend_from_slice(&[9, 9, 9, 0]);
+        rect(&mut s, 2, 0, 2, 1, 1);
+        s.extend_from_slice(&[0, 0, 0, 0]);
+        rect(&mut s, 0, 1, 1, 1, 0);
+        s.extend_from_slice(&[7, 7, 7, 0]);
+        let mut p = Player::from_reader(Box::new(std::io::Cursor::new(s)), 4, 2);
+
+        let u = p.next_update(true).unwrap().unwrap();
+        assert_eq!((u.rects, u.moves, u.pushes.len()), (1, 0, 1));
+        assert_eq!(
+            u.pushes[0].damage.bounding_box(),
+            Some(Rect::new(0, 0, 2, 1))
+        );
+
+        let u = p.next_update(true).unwrap().unwrap();
+        assert_eq!((u.rects, u.moves, u.pushes.len()), (3, 1, 2));
+        // The Raw before the move is handed over first, without the move.
+        assert_eq!(u.pushes[0].mv, None);
+        assert_eq!(u.pushes[0].frame.row(0)[8..16], [0; 8]);
+        let mv = u.pushes[1].mv.unwrap();
+        assert_eq!((mv.src, mv.dst_x, mv.dst_y), (Rect::new(0, 0, 2, 1), 2, 0));
+        assert_eq!(
+            u.pushes[1].damage.bounding_box(),
+            Some(Rect::new(0, 1, 1, 1))
+        );
+        assert_eq!(p.frame().row(0)[8..16], [1, 2, 3, 0, 4, 5, 6, 0]);
+        assert_eq!(p.frame().row(1)[..4], [7, 7, 7, 0]);
+        assert_eq!(p.frame().row(1)[12..16], [9, 9, 9, 0]);
+        assert!(p.next_update(true).unwrap().is_none());
+        assert_eq!(p.updates(), 2);
+    }
+
+    #[test]
+    fn many_moves_become_one_push_covering_everything() {
+        let mut s = update(1);
+        rect(&mut s, 0, 0, 1, 1, 0);
+        s.extend_from_slice(&[5, 5, 5, 0]);
+        let moves = u16::try_from(MAX_PUSHES).unwrap() + 1;
+        s.extend(update(moves));
+        for i in 0..moves {
+            // Copy the pixel at (i, 0) to (i + 1, 0): the pixel spreads right.
+            rect(&mut s, i + 1, 0, 1, 1, 1);
+            s.extend_from_slice(&[0, i as u8, 0, 0]);
+        }
+        let w = moves + 1;
+        let mut p = Player::from_reader(Box::new(std::io::Cursor::new(s)), w, 1);
+        p.next_update(true).unwrap().unwrap();
+        let u = p.next_update(true).unwrap().unwrap();
+        assert_eq!(u.pushes.len(), 1);
+        assert_eq!(u.pushes[0].mv, None);
+        assert_eq!(
+            u.pushes[0].damage.bounding_box(),
+            Some(Rect::new(1, 0, moves, 1))
+        );
+        assert!(p.frame().data().chunks(4).all(|px| px == [5, 5, 5, 0]));
+    }
+
+    #[test]
+    fn truncated_or_foreign_streams_are_errors() {
+        let mut s = update(1);
+        rect(&mut s, 0, 0, 2, 1, 0);
+        s.extend_from_slice(&[1, 2, 3]);
+        let mut p = Player::from_reader(Box::new(std::io::Cursor::new(s)), 4, 2);
+        assert!(p.next_update(false).is_err());
+
+        let mut s = update(1);
+        rect(&mut s, 0, 0, 2, 1, 5); // Hextile: not in the corpus format
+        let mut p = Player::from_reader(Box::new(std::io::Cursor::new(s)), 4, 2);
+        assert!(p.next_update(false).is_err());
+
+        let mut s = update(1);
+        rect(&mut s, 0, 0, 8, 1, 0); // wider than the screen
+        s.extend_from_slice(&[0; 32]);
+        let mut p = Player::from_reader(Box::new(std::io::Cursor::new(s)), 4, 2);
+        assert!(p.next_update(false).is_err());
+    }
+
+    #[test]
+    fn times_path_sits_beside_the_recording() {
+        assert_eq!(
+            times_path(Path::new("/c/web-1920x1080.rfb.zst")),
+            Path::new("/c/web-1920x1080.times.tsv")
+        );
+        assert!(parse_times("x\t0\t1\n").is_err());
     }
 }

@@ -78,12 +78,29 @@ impl Keymap {
         let codes = self.syms.len() / self.per;
         (0..codes)
             .rev()
-            .find(|k| self.syms[k * self.per..(k + 1) * self.per].iter().all(|s| *s == 0))
+            .find(|k| {
+                self.syms[k * self.per..(k + 1) * self.per]
+                    .iter()
+                    .all(|s| *s == 0)
+            })
             .and_then(|k| u8::try_from(usize::from(self.min) + k).ok())
     }
 }
 
 /// An X display being shared: its screen, the damage object and the input state.
+///
+/// ```no_run
+/// use rfb_examples::x11::Display;
+/// let mut display = Display::open(Some(":1"))?;
+/// let mut fb = display.new_framebuffer();
+/// let all = fb.rect();
+/// display.grab(&mut fb, all)?;            // the whole root window
+/// let changed = display.take_damage()?;   // what DAMAGE reported since
+/// display.pointer(10, 20, 0)?;            // XTEST: move the pointer
+/// display.key(0x61, true)?;               // press and release `a`
+/// display.key(0x61, false)?;
+/// # let _ = changed; Ok::<(), anyhow::Error>(())
+/// ```
 pub struct Display {
     conn: RustConnection,
     root: Window,
@@ -134,8 +151,7 @@ impl Display {
         if depth != 24
             || bpp != 32
             || visual.class != VisualClass::TRUE_COLOR
-            || (visual.red_mask, visual.green_mask, visual.blue_mask)
-                != (0xff_0000, 0xff00, 0xff)
+            || (visual.red_mask, visual.green_mask, visual.blue_mask) != (0xff_0000, 0xff00, 0xff)
         {
             bail!(
                 "unsupported screen: depth {depth}, {bpp} bits per pixel, visual class {:?}, \
@@ -148,11 +164,7 @@ impl Display {
             );
         }
         let swap = setup.image_byte_order == ImageOrder::MSB_FIRST;
-        let (root, width, height) = (
-            screen.root,
-            screen.width_in_pixels,
-            screen.height_in_pixels,
-        );
+        let (root, width, height) = (screen.root, screen.width_in_pixels, screen.height_in_pixels);
         let (min, max) = (setup.min_keycode, setup.max_keycode);
         let km = conn
             .get_keyboard_mapping(min, max.saturating_sub(min).saturating_add(1))?
@@ -162,7 +174,8 @@ impl Display {
             per: usize::from(km.keysyms_per_keycode),
             syms: km.keysyms,
         };
-        let has = |ext: &'static str| -> Result<bool> { Ok(conn.extension_information(ext)?.is_some()) };
+        let has =
+            |ext: &'static str| -> Result<bool> { Ok(conn.extension_information(ext)?.is_some()) };
         let damage = if has(damage::X11_EXTENSION_NAME)?
             && has(x11rb::protocol::xfixes::X11_EXTENSION_NAME)?
         {
@@ -244,7 +257,15 @@ impl Display {
             );
             let mut reply = self
                 .conn
-                .get_image(ImageFormat::Z_PIXMAP, self.root, x16, y16, rect.width, h, !0)?
+                .get_image(
+                    ImageFormat::Z_PIXMAP,
+                    self.root,
+                    x16,
+                    y16,
+                    rect.width,
+                    h,
+                    !0,
+                )?
                 .reply()?;
             let want = row_bytes * usize::from(h);
             if reply.data.len() < want {
@@ -278,7 +299,9 @@ impl Display {
                 Event::DamageNotify(n) => {
                     let a = n.area;
                     let (x, y) = (a.x.max(0) as u16, a.y.max(0) as u16);
-                    region.add_rect(Rect::new(x, y, a.width, a.height).clip_to(self.width, self.height));
+                    region.add_rect(
+                        Rect::new(x, y, a.width, a.height).clip_to(self.width, self.height),
+                    );
                 }
                 Event::MappingNotify(_) => mapping_changed = true,
                 _ => {}
@@ -320,7 +343,8 @@ impl Display {
     /// Presses or releases the key for `keysym`; returns the keycode used (`None`: no
     /// XTEST, or no keycode could be found or bound).
     pub fn key(&mut self, keysym: u32, down: bool) -> Result<Option<u8>> {
-        if !self.xtest {
+        // Keysym 0 (NoSymbol) is what QEMU key events carry for unknown keys.
+        if !self.xtest || keysym == 0 {
             return Ok(None);
         }
         if !down {
@@ -417,5 +441,25 @@ impl Display {
             self.conn.flush()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keymap_lookup_prefers_the_unshifted_column() {
+        // keycodes 8, 9, 10 with two keysyms each: (a, A), (none), (1, !)
+        let k = Keymap {
+            min: 8,
+            per: 2,
+            syms: vec![0x61, 0x41, 0, 0, 0x31, 0x21],
+        };
+        assert_eq!(k.find(0x61), Some((8, 0)));
+        assert_eq!(k.find(0x41), Some((8, 1)));
+        assert_eq!(k.find(0x21), Some((10, 1)));
+        assert_eq!(k.find(0xffe1), None);
+        assert_eq!(k.spare(), Some(9));
     }
 }

@@ -129,12 +129,18 @@ impl JpegSettings {
 
 /// When the encoder uses the gradient filter on full-colour lossless rectangles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// The default is [`GradientMode::Never`]: noVNC (1.3, checked) does not implement the
+/// gradient filter and drops the connection on it; libvncclient and TigerVNC's viewer
+/// decode it exactly (checked). Turn it on for viewers known to support it: it makes
+/// photo-like content markedly smaller losslessly (measured on the photos recording:
+/// ratio 3.7 against 2.5 without).
 pub enum GradientMode {
-    /// Never (copy filter only, as TigerVNC's encoder does).
+    /// Never (copy filter only, as TigerVNC's encoder does). The default.
+    #[default]
     Never,
     /// On photo-like rectangles (few pixels equal to their left neighbour), where the
-    /// filter makes smooth content compress better; copy filter elsewhere. The default.
-    #[default]
+    /// filter makes smooth content compress better; copy filter elsewhere.
     Auto,
     /// On every full-colour rectangle of a 16- or 32-bit true-colour format.
     Always,
@@ -164,7 +170,7 @@ pub struct TightConfig {
     /// JPEG for photo-like full-colour rectangles, or `None` for lossless only (the
     /// default). Used only with true-colour formats of 16 or 32 bits per pixel.
     pub jpeg: Option<JpegSettings>,
-    /// Gradient filter use. Default [`GradientMode::Auto`].
+    /// Gradient filter use. Default [`GradientMode::Never`] (see there).
     pub gradient: GradientMode,
 }
 
@@ -173,7 +179,7 @@ impl Default for TightConfig {
         TightConfig {
             compress_level: 2,
             jpeg: None,
-            gradient: GradientMode::Auto,
+            gradient: GradientMode::Never,
         }
     }
 }
@@ -329,13 +335,53 @@ impl Colours {
     }
 }
 
-/// Reads a pixel of `bpp` bytes as a key (byte order does not matter for a key).
-#[inline]
-fn key(px: &[u8], bpp: usize) -> u32 {
-    match bpp {
+/// Reads a pixel of `BPP` bytes as a key (byte order does not matter for a key).
+#[inline(always)]
+fn key<const BPP: usize>(px: &[u8]) -> u32 {
+    match BPP {
         4 => u32::from_le_bytes([px[0], px[1], px[2], px[3]]),
         2 => u32::from(u16::from_le_bytes([px[0], px[1]])),
         _ => u32::from(px[0]),
+    }
+}
+
+/// One pass over the pixels: colours (palette indices into `data` while at most `max`),
+/// pixels equal to their left neighbour, and the colour count after an overflow.
+fn scan<const BPP: usize>(
+    pixels: &PixelView<'_>,
+    mask: u32,
+    max: usize,
+    colours: &mut Colours,
+    data: &mut Vec<u8>,
+) {
+    let mut prev: Option<(u32, u8)> = None;
+    for row in pixels.rows() {
+        for px in row.chunks_exact(BPP) {
+            let k = key::<BPP>(px) & mask;
+            match prev {
+                Some((pk, pi)) if pk == k => {
+                    colours.equal_left += 1;
+                    if !colours.overflow {
+                        data.push(pi);
+                    }
+                }
+                _ => {
+                    if !colours.overflow {
+                        match colours.index(k, max) {
+                            Some(i) => {
+                                data.push(i);
+                                prev = Some((k, i));
+                                continue;
+                            }
+                            None => data.clear(),
+                        }
+                    } else {
+                        colours.count_many(k);
+                    }
+                    prev = Some((k, 0));
+                }
+            }
+        }
     }
 }
 
@@ -648,34 +694,10 @@ impl RectEncoder for TightEncoder {
         self.colours.clear();
         self.data.clear();
         self.data.reserve(area as usize);
-        let mut prev: Option<(u32, u8)> = None;
-        for row in pixels.rows() {
-            for px in row.chunks_exact(bpp) {
-                let k = key(px, bpp) & mask;
-                match prev {
-                    Some((pk, pi)) if pk == k => {
-                        self.colours.equal_left += 1;
-                        if !self.colours.overflow {
-                            self.data.push(pi);
-                        }
-                    }
-                    _ => {
-                        if !self.colours.overflow {
-                            match self.colours.index(k, max_colours) {
-                                Some(i) => {
-                                    self.data.push(i);
-                                    prev = Some((k, i));
-                                    continue;
-                                }
-                                None => self.data.clear(),
-                            }
-                        } else {
-                            self.colours.count_many(k);
-                        }
-                        prev = Some((k, 0));
-                    }
-                }
-            }
+        match bpp {
+            4 => scan::<4>(pixels, mask, max_colours, &mut self.colours, &mut self.data),
+            2 => scan::<2>(pixels, mask, max_colours, &mut self.colours, &mut self.data),
+            _ => scan::<1>(pixels, mask, max_colours, &mut self.colours, &mut self.data),
         }
         let equal = self.colours.equal_left * 1000;
         let photo = Busy {

@@ -2,6 +2,7 @@
 
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use rfb_proto::PixelFormat;
+use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
@@ -99,7 +100,7 @@ pub(crate) fn decode(
         .set_max_width(width.into())
         .set_max_height(height.into())
         .jpeg_set_out_colorspace(ColorSpace::RGB);
-    let mut d = JpegDecoder::new_with_options(data, opts);
+    let mut d = JpegDecoder::new_with_options(ZCursor::new(data), opts);
     d.decode_headers()
         .map_err(|e| malformed(format!("JPEG headers: {e:?}")))?;
     let info = d
@@ -111,7 +112,7 @@ pub(crate) fn decode(
             info.width, info.height
         )));
     }
-    let comps = match d.get_output_colorspace() {
+    let comps = match d.output_colorspace() {
         Some(ColorSpace::RGB) => 3,
         Some(ColorSpace::Luma) => 1,
         other => return Err(malformed(format!("JPEG decodes to {other:?}"))),
