@@ -229,4 +229,28 @@ mod tests {
             roundtrip_tight(&d);
         }
     }
+
+    #[test]
+    fn random_inputs() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..600 {
+            let len = (next() % 600) as usize;
+            let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if i % 3 == 0 {
+                // Plausible Tight headers more often.
+                if let Some(b) = d.get_mut(5) {
+                    *b &= 0x9f;
+                }
+            }
+            decode_tight(&d);
+            roundtrip_tight(&d);
+            damage_compare(&d);
+        }
+    }
 }

@@ -173,3 +173,61 @@ fn kernel_throughput() {
         );
     }
 }
+
+#[test]
+fn window_drag_is_detected() {
+    let bg = textured(640, 480, 11);
+    let window = textured(200, 150, 42);
+    let paste = |fb: &mut Framebuffer, x: u16, y: u16| {
+        fb.put_pixels(
+            Rect::new(x, y, 200, 150),
+            &window.view(window.rect()).unwrap().to_packed(),
+        )
+        .unwrap();
+    };
+    let mut old = bg.clone();
+    paste(&mut old, 50, 40);
+    let mut new = bg.clone();
+    paste(&mut new, 130, 90);
+    let mut t = DamageTracker::new(&old);
+    let d = t.refine(&new, &Region::from(new.rect())).unwrap();
+    assert_eq!(d.moves.len(), 1, "{d:?}");
+    let m = d.moves[0];
+    assert_eq!((m.dst.x - m.src_x, m.dst.y - m.src_y), (80, 50), "{m:?}");
+    assert!(m.dst.area() >= 190 * 140, "{m:?}");
+    // Left to encode: about the uncovered background, not the window.
+    assert!(
+        d.changed.area() < 2 * 200 * 150 - 190 * 140,
+        "{}",
+        d.changed.area()
+    );
+    assert_eq!(replay(&old, &new, &d), new);
+}
+
+/// Cost of move detection when a whole 1080p frame changes to unrelated content (the
+/// worst case for the search; not a timed assertion; run with `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn move_search_cost() {
+    for (w, h, detect) in [
+        (1920, 1080, false),
+        (1920, 1080, true),
+        (1280, 900, false),
+        (1280, 900, true),
+    ] {
+        let old = textured(w, h, 1);
+        let new = textured(w, h, 2);
+        let start = std::time::Instant::now();
+        let n = 10;
+        for _ in 0..n {
+            let mut t = DamageTracker::new(&old);
+            t.set_detect_moves(detect);
+            let d = t.refine(&new, &Region::from(new.rect())).unwrap();
+            assert!(d.moves.is_empty());
+        }
+        println!(
+            "detect_moves {detect}: {:.1} ms per frame",
+            start.elapsed().as_secs_f64() * 1e3 / f64::from(n)
+        );
+    }
+}

@@ -223,7 +223,8 @@ fn gradient_only_for_viewers_that_decode_it() {
     let uses_gradient = |encs: &[Encoding]| {
         let mut p = UpdatePlanner::new(*fb.format(), *fb.format(), None, encs).unwrap();
         let mut out = BytesMut::new();
-        p.plan(&fb, &Region::from(fb.rect()), &[], &mut out).unwrap();
+        p.plan(&fb, &Region::from(fb.rect()), &[], &mut out)
+            .unwrap();
         out[16] & 0x40 != 0 && out[17] == 2
     };
     assert!(uses_gradient(&[Encoding::TIGHT]));

@@ -1,10 +1,12 @@
 //! Damage refinement: from a hint ("something in here may have changed") to the exact
-//! changed region, plus vertical scrolls detected from the pixels.
+//! changed region, plus moved content (vertical scrolls, window drags) detected from the
+//! pixels.
 //!
 //! [`DamageTracker`] keeps a copy of the previous frame. [`DamageTracker::refine`]
 //! compares the hinted area of the new frame with it in [`TILE`] x [`TILE`] tiles, shrinks
 //! each changed tile to the rows and columns that really changed, looks for a vertical
-//! scroll in the changed area ([`Move`], sent as CopyRect), and updates its copy.
+//! scroll and then for a 2-D move (window drag) in the changed area ([`Move`], sent as
+//! CopyRect), and updates its copy.
 //!
 //! The compare kernel is chosen once ([`Kernel::detect`]); see `NOTES.md` beside this
 //! file for the measurements behind the choice.
@@ -32,6 +34,22 @@ pub const MIN_SCROLL_ROWS: u16 = 16;
 /// Rows whose content appears more often than this in the old frame's searched area
 /// (blank lines, rules) do not vote for a scroll offset.
 const MAX_VOTING_TWINS: usize = 8;
+
+/// Width (pixels) of the strips matched between frames to find a window drag.
+pub const DRAG_STRIP: u16 = 16;
+
+/// Largest changed bounding box (pixels) searched for a window drag (the search reads
+/// the whole box of the old frame once).
+pub const MAX_DRAG_SEARCH_AREA: u64 = 1_000_000;
+
+/// Feature strips are taken every this many rows ...
+const DRAG_FEATURE_STEP_Y: usize = 8;
+/// ... and columns.
+const DRAG_FEATURE_STEP_X: u16 = 16;
+/// Most feature strips per search.
+const DRAG_MAX_FEATURES: usize = 512;
+/// Fewest agreeing strips for a drag offset.
+const DRAG_MIN_VOTES: usize = 4;
 
 /// Narrowest changed area searched for a scroll.
 pub const MIN_SCROLL_WIDTH: u16 = 32;
@@ -127,7 +145,8 @@ pub struct Move {
 /// What changed between two frames.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Damage {
-    /// Moves, relative to the previous frame (at most one today: a vertical scroll).
+    /// Moves, relative to the previous frame (at most one: a scroll or a drag, so no
+    /// CopyRect reads what another one of the same update wrote).
     pub moves: Vec<Move>,
     /// The changed pixels the moves do not explain.
     pub changed: Region,
@@ -237,7 +256,10 @@ impl DamageTracker {
             changed,
         };
         if self.detect_moves {
-            if let Some(m) = self.find_scroll(new, stride, bpp, &damage.changed) {
+            let found = self
+                .find_scroll(new, stride, bpp, &damage.changed)
+                .or_else(|| self.find_drag(new, stride, bpp, &damage.changed));
+            if let Some(m) = found {
                 damage.changed = damage.changed.subtract(&Region::from(m.dst));
                 damage.moves.push(m);
             }
@@ -359,6 +381,164 @@ impl DamageTracker {
             dst: Rect::new(bb.x, best.0 as u16, bb.width, best.1 as u16),
             src_x: bb.x,
             src_y: (best.0 as isize - dy) as u16,
+        })
+    }
+}
+
+impl DamageTracker {
+    /// Looks for one 2-D move (a window drag) inside the bounding box of `changed`:
+    /// detailed [`DRAG_STRIP`]-pixel strips of the new frame are looked up among all
+    /// strips of the old frame (rolling hash), the most voted offset is verified pixel by
+    /// pixel, and the largest rectangle that matches exactly becomes the move.
+    fn find_drag(&self, new: &[u8], stride: usize, bpp: usize, changed: &Region) -> Option<Move> {
+        let bb = changed.bounding_box()?;
+        let strip = usize::from(DRAG_STRIP);
+        if bb.width < MIN_SCROLL_WIDTH
+            || bb.height < MIN_SCROLL_ROWS
+            || bb.area() > MAX_DRAG_SEARCH_AREA
+        {
+            return None;
+        }
+        let px = |buf: &[u8], x: usize, y: usize| -> u64 {
+            let o = y * stride + x * bpp;
+            buf[o..o + bpp]
+                .iter()
+                .fold(0u64, |v, &b| (v << 8) | u64::from(b))
+        };
+        let (x0, x1) = (usize::from(bb.x), bb.right() as usize);
+        let (y0, y1) = (usize::from(bb.y), bb.bottom() as usize);
+        // Polynomial rolling hash over pixel values.
+        const B: u64 = 0x100_0000_01b3;
+        let b_pow = (1..strip).fold(1u64, |p, _| p.wrapping_mul(B));
+        let hash_at = |buf: &[u8], x: usize, y: usize| -> u64 {
+            (x..x + strip).fold(0u64, |h, i| {
+                h.wrapping_mul(B).wrapping_add(px(buf, i, y) + 1)
+            })
+        };
+        // Features: detailed strips of the new frame that changed.
+        let mut features: HashMap<u64, Vec<(usize, usize)>> = HashMap::new();
+        let mut filter = vec![0u64; 1024];
+        let mut count = 0;
+        'rows: for y in (y0..y1).step_by(DRAG_FEATURE_STEP_Y) {
+            let mut x = x0;
+            while x + strip <= x1 {
+                let first = px(new, x, y);
+                let detailed = (x + 1..x + strip)
+                    .filter(|&i| px(new, i, y) != first)
+                    .count()
+                    >= strip / 4;
+                let o = y * stride;
+                let (a, b) = (o + x * bpp, o + (x + strip) * bpp);
+                if detailed && new[a..b] != self.prev[a..b] {
+                    let h = hash_at(new, x, y);
+                    features.entry(h).or_default().push((x, y));
+                    filter[(h as usize >> 6) & 1023] |= 1 << (h & 63);
+                    count += 1;
+                    if count >= DRAG_MAX_FEATURES {
+                        break 'rows;
+                    }
+                }
+                x += usize::from(DRAG_FEATURE_STEP_X);
+            }
+        }
+        if count < DRAG_MIN_VOTES {
+            return None;
+        }
+        let mut votes: HashMap<(isize, isize), u32> = HashMap::new();
+        for y in y0..y1 {
+            if x0 + strip > x1 {
+                break;
+            }
+            let mut h = hash_at(&self.prev, x0, y);
+            let mut x = x0;
+            loop {
+                if filter[(h as usize >> 6) & 1023] & (1 << (h & 63)) != 0 {
+                    if let Some(list) = features.get(&h) {
+                        for &(fx, fy) in list.iter().take(4) {
+                            let d = (fx as isize - x as isize, fy as isize - y as isize);
+                            if d != (0, 0) {
+                                *votes.entry(d).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+                if x + strip >= x1 {
+                    break;
+                }
+                let out = px(&self.prev, x, y) + 1;
+                let inn = px(&self.prev, x + strip, y) + 1;
+                h = h
+                    .wrapping_sub(out.wrapping_mul(b_pow))
+                    .wrapping_mul(B)
+                    .wrapping_add(inn);
+                x += 1;
+            }
+        }
+        let (&(dx, dy), &n) = votes
+            .iter()
+            .max_by_key(|(d, n)| (**n, -(d.0.abs() + d.1.abs())))?;
+        if (n as usize) < DRAG_MIN_VOTES {
+            return None;
+        }
+        // Per row of the box: the longest run of pixels equal to the old frame at the
+        // offset.
+        let (w, hgt) = (usize::from(self.width), usize::from(self.height));
+        let runs: Vec<(usize, usize)> = (y0..y1)
+            .map(|y| {
+                let sy = y as isize - dy;
+                if sy < 0 || sy as usize >= hgt {
+                    return (0, 0);
+                }
+                let (mut best, mut start, mut len) = ((0, 0), 0, 0);
+                for x in x0..x1 {
+                    let sx = x as isize - dx;
+                    let ok = sx >= 0
+                        && (sx as usize) < w
+                        && px(new, x, y) == px(&self.prev, sx as usize, sy as usize);
+                    if ok {
+                        if len == 0 {
+                            start = x;
+                        }
+                        len += 1;
+                        if len > best.1 - best.0 {
+                            best = (start, start + len);
+                        }
+                    } else {
+                        len = 0;
+                    }
+                }
+                best
+            })
+            .collect();
+        // Largest rectangle of consecutive rows whose runs share a span at least
+        // MIN_SCROLL_WIDTH wide.
+        let min_w = usize::from(MIN_SCROLL_WIDTH);
+        let mut best: Option<(usize, usize, usize, usize)> = None; // (a, b, top, rows)
+        for top in 0..runs.len() {
+            let (mut a, mut b) = runs[top];
+            let mut rows = 0;
+            for r in &runs[top..] {
+                let (na, nb) = (a.max(r.0), b.min(r.1));
+                if nb < na + min_w {
+                    break;
+                }
+                (a, b) = (na, nb);
+                rows += 1;
+                let area = (b - a) * rows;
+                if best.is_none_or(|(ba, bb2, _, br)| area > (bb2 - ba) * br) {
+                    best = Some((a, b, top, rows));
+                }
+            }
+        }
+        let (a, b, top, rows) = best?;
+        if rows < usize::from(MIN_SCROLL_ROWS) {
+            return None;
+        }
+        let y = y0 + top;
+        Some(Move {
+            dst: Rect::new(a as u16, y as u16, (b - a) as u16, rows as u16),
+            src_x: (a as isize - dx) as u16,
+            src_y: (y as isize - dy) as u16,
         })
     }
 }
