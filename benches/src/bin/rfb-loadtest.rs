@@ -61,6 +61,7 @@ fn main() -> Result<()> {
         Some("decode") => decode_cmd(&args[1..]),
         Some("idle-memory") => idle_memory(&args[1..]),
         Some("latency") => latency(&args[1..]),
+        Some("check") => check(&args[1..]),
         _ => bail!("usage: rfb-loadtest fanout|decode|idle-memory|latency [options] (see the source's doc)"),
     }
 }
@@ -371,4 +372,19 @@ fn latency(args: &[String]) -> Result<()> {
         let _ = task.await;
         Ok(())
     })
+}
+
+fn check(args: &[String]) -> Result<()> {
+    let file = corpus_dir().join("web-1920x1080.rfb.zst");
+    let max: usize = opt(args, "--updates").map_or(Ok(20), |s| s.parse())?;
+    let (w, h, updates) = load_updates(&file, max)?;
+    let first = first_frame(w, h, &updates)?;
+    let rec = record(&first, &updates, Encoding::ZRLE)?;
+    let mut f = FanOut::new(first.clone(), 1, Encoding::ZRLE)?;
+    for (i, up) in updates[1..].iter().enumerate() {
+        let changed = f.diff(up)?;
+        let b = f.encode()?;
+        println!("{i} changed={changed} fanout={b} record={}", rec.updates[i].len());
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@
 //! authenticates viewers (None, or VNC Authentication when a password file is given),
 //! then answers non-incremental FramebufferUpdateRequests with a fixed test picture in
 //! whatever pixel format the viewer asked for, encoded with the first encoding of the
-//! viewer's list that rfb-codec can encode (ZRLE, TRLE, Zlib, Hextile, RRE, CoRRE, Raw;
+//! viewer's list that rfb-codec can encode (Tight, ZRLE, TRLE, Zlib, Hextile, RRE, CoRRE, Raw;
 //! Raw when the list names none of them). It prints one line per event on stdout
 //! (`listening`, `connected`, `authenticated`, `refused`, `initialised`, `encoding`,
 //! `disconnected`), which the real-peer tests read.
@@ -181,6 +181,9 @@ fn choose_encoder(list: &[Encoding]) -> Box<dyn RectEncoder> {
     use rfb_codec::{hextile, raw, rre, trle, zlib, zrle};
     for &e in list {
         let enc: Box<dyn RectEncoder> = match e {
+            Encoding::TIGHT => Box::new(rfb_codec::tight::TightEncoder::new(
+                rfb_codec::tight::TightConfig::from_encodings(list),
+            )),
             Encoding::ZRLE => Box::new(zrle::ZrleEncoder::default()),
             Encoding::TRLE => Box::new(trle::TrleEncoder::default()),
             Encoding::ZLIB => Box::new(zlib::ZlibEncoder::default()),
@@ -215,23 +218,29 @@ fn encoded_update(
         packed.len(),
         w * usize::from(shared.desktop.height) * format.bytes_per_pixel()
     );
-    let (tile_w, tile_h) = if encoder.encoding() == Encoding::CORRE {
-        (255u16, 255u16)
+    let rects = if encoder.encoding() == Encoding::TIGHT {
+        // Tight rectangles are at most 2048 wide and 65536 pixels.
+        rfb_codec::tight::split(area)
     } else {
-        (area.width.max(1), 256)
-    };
-    let mut rects = Vec::new();
-    let mut y = area.y;
-    while u32::from(y) < area.bottom() {
-        let h = tile_h.min((area.bottom() - u32::from(y)) as u16);
-        let mut x = area.x;
-        while u32::from(x) < area.right() {
-            let width = tile_w.min((area.right() - u32::from(x)) as u16);
-            rects.push(Rect::new(x, y, width, h));
-            x += width;
+        let (tile_w, tile_h) = if encoder.encoding() == Encoding::CORRE {
+            (255u16, 255u16)
+        } else {
+            (area.width.max(1), 256)
+        };
+        let mut rects = Vec::new();
+        let mut y = area.y;
+        while u32::from(y) < area.bottom() {
+            let h = tile_h.min((area.bottom() - u32::from(y)) as u16);
+            let mut x = area.x;
+            while u32::from(x) < area.right() {
+                let width = tile_w.min((area.right() - u32::from(x)) as u16);
+                rects.push(Rect::new(x, y, width, h));
+                x += width;
+            }
+            y += h;
         }
-        y += h;
-    }
+        rects
+    };
     let mut out = BytesMut::new();
     out.extend_from_slice(&[0, 0]);
     out.extend_from_slice(&(rects.len() as u16).to_be_bytes());
