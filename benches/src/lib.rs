@@ -424,3 +424,187 @@ pub fn replay(
     }
     Ok(res)
 }
+
+/// What one planner replay ([`replay_planner`]) of one file measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PlannerResult {
+    /// Encoder thread CPU seconds (`BenchSession::encode` calls only).
+    pub cpu_s: f64,
+    /// Client-side decode (`BenchSession::apply`) thread CPU seconds.
+    pub decode_cpu_s: f64,
+    /// Encoded bytes (updates as the planner wrote them, minus 16 bytes per CopyRect:
+    /// CopyRects are not counted, as encperf does).
+    pub bytes: u64,
+    /// The recording's Raw rectangles in Raw: `w*h*4 + 12` per rectangle + 4 per update.
+    pub raw_bytes: u64,
+    /// Pixels of the recording's Raw rectangles (the changed pixels).
+    pub pixels: u64,
+    /// FramebufferUpdates replayed.
+    pub updates: u64,
+    /// Rectangles the planner wrote (CopyRects and LastRect not counted).
+    pub rects: u64,
+    /// Updates after which the client's framebuffer equals the replayed one exactly.
+    pub exact_updates: u64,
+    /// Sum over updates of the mean squared error per 8-bit R, G, B sample (0 if exact).
+    pub mse_sum: f64,
+    /// Sum over the inexact updates of their PSNR (dB).
+    pub psnr_sum: f64,
+    /// Thread CPU seconds of `DamageTracker::refine` (whole screen as hint, move
+    /// detection off) over consecutive replayed frames; 0 unless measured.
+    pub damage_s: f64,
+    /// Thread CPU seconds of a second `refine` of the same frame right after the first
+    /// (nothing changed: the compare alone, no shrinking or copying); 0 unless measured.
+    pub damage_same_s: f64,
+    /// Thread CPU seconds of a plain `==` (memcmp) of two identical copies of the
+    /// previous frame, once per update (the bandwidth reference); 0 unless measured.
+    pub memcmp_s: f64,
+    /// Frame bytes compared by each of the three above (one frame per update).
+    pub compared_bytes: u64,
+}
+
+impl PlannerResult {
+    /// PSNR (dB) of the mean squared error over every update's whole frame (exact
+    /// updates count as error 0); infinite when every update was exact.
+    pub fn psnr_db(&self) -> f64 {
+        if self.updates == 0 || self.mse_sum == 0.0 {
+            return f64::INFINITY;
+        }
+        let mse = self.mse_sum / self.updates as f64;
+        10.0 * (255.0f64 * 255.0 / mse).log10()
+    }
+
+    /// Arithmetic mean of the PSNR (dB) of the inexact updates; infinite if none.
+    pub fn mean_lossy_psnr_db(&self) -> f64 {
+        let n = self.updates - self.exact_updates;
+        if n == 0 {
+            f64::INFINITY
+        } else {
+            self.psnr_sum / n as f64
+        }
+    }
+}
+
+/// Replays `path` and encodes each update with our update planner
+/// ([`rfb_codec::planner::BenchSession`]) for a viewer asking for `profile`: the
+/// recording's Raw rectangles form the changed region, its CopyRects become moves. Only
+/// `encode` is timed for `cpu_s`; the update is then decoded into the session's client
+/// framebuffer (timed separately as `decode_cpu_s`) and compared with the replayed
+/// frame: lossless profiles (`Tight` without quality, `Zrle`, `Hextile`) must match
+/// exactly after every update (else an error), lossy ones record the PSNR.
+///
+/// With `damage`, every replayed frame is also fed to a
+/// [`rfb_codec::damage::DamageTracker`] (whole screen as hint, move detection off) and
+/// compared with `==` as a bandwidth reference (see [`PlannerResult`]).
+pub fn replay_planner(
+    path: &Path,
+    profile: rfb_codec::planner::Profile,
+    max_updates: Option<u64>,
+    damage: bool,
+) -> Result<PlannerResult> {
+    use rfb_codec::damage::{DamageTracker, Move};
+    use rfb_codec::planner::{BenchSession, Profile};
+    use rfb_codec::{Framebuffer, Region};
+
+    let lossless = matches!(
+        profile,
+        Profile::Tight { quality: None, .. } | Profile::Zrle { .. } | Profile::Hextile
+    );
+    let info = corpus_info(path)?;
+    let mut reader = UpdateReader::open(path)?;
+    let mut fb = Framebuffer::new(info.width, info.height, CORPUS_FORMAT);
+    let mut s = BenchSession::new(&fb, profile)?;
+    let mut tracker = if damage {
+        let mut t = DamageTracker::new(&fb);
+        t.set_detect_moves(false);
+        Some(t)
+    } else {
+        None
+    };
+    // Two identical copies of the previous frame for the memcmp reference.
+    let (mut prev_a, mut prev_b) = if damage {
+        (fb.data().to_vec(), fb.data().to_vec())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let whole = Region::from(fb.rect());
+    let mut up = Update::default();
+    let mut moves: Vec<Move> = Vec::new();
+    let mut res = PlannerResult::default();
+    while reader.next_update(&mut up)? {
+        if max_updates.is_some_and(|m| res.updates >= m) {
+            break;
+        }
+        res.updates += 1;
+        let mut region = Region::new();
+        moves.clear();
+        res.raw_bytes += 4;
+        for r in &up.rects {
+            match *r {
+                CorpusRect::Raw { rect, offset } => {
+                    fb.put_pixels(rect, raw_pixels(&up, rect, offset))?;
+                    region.add_rect(rect);
+                    res.raw_bytes += 12 + rect.area() * 4;
+                    res.pixels += rect.area();
+                }
+                CorpusRect::Copy { rect, src_x, src_y } => {
+                    let src = Rect::new(src_x, src_y, rect.width, rect.height);
+                    fb.copy_within(src, rect.x, rect.y)?;
+                    moves.push(Move {
+                        dst: rect,
+                        src_x,
+                        src_y,
+                    });
+                }
+            }
+        }
+        let t0 = thread_cpu_seconds();
+        let out = s.encode(&fb, &region, &moves)?;
+        res.cpu_s += thread_cpu_seconds() - t0;
+        let copies = 16 * moves.len();
+        res.bytes += out.len().saturating_sub(copies) as u64;
+        if out.len() >= 4 {
+            let count = u64::from(u16::from_be_bytes([out[2], out[3]]));
+            // The header's count (the planner writes 65535 + LastRect only past 65534
+            // rectangles, which no corpus update reaches).
+            res.rects += count.saturating_sub(moves.len() as u64);
+        }
+        let t0 = thread_cpu_seconds();
+        s.apply(&out)?;
+        res.decode_cpu_s += thread_cpu_seconds() - t0;
+        if s.mirror().data() == fb.data() {
+            res.exact_updates += 1;
+        } else if lossless {
+            bail!(
+                "{profile:?}: decoded framebuffer differs after update {}",
+                res.updates
+            );
+        } else {
+            let p = s.psnr(&fb);
+            res.psnr_sum += p;
+            res.mse_sum += 255.0 * 255.0 / 10f64.powf(p / 10.0);
+        }
+        if let Some(t) = tracker.as_mut() {
+            let t0 = thread_cpu_seconds();
+            let d = t.refine(&fb, &whole)?;
+            res.damage_s += thread_cpu_seconds() - t0;
+            std::hint::black_box(&d);
+            let t0 = thread_cpu_seconds();
+            let d = t.refine(&fb, &whole)?;
+            res.damage_same_s += thread_cpu_seconds() - t0;
+            if !d.changed.is_empty() {
+                bail!("damage: a second refine of the same frame found changes");
+            }
+            let t0 = thread_cpu_seconds();
+            let same =
+                std::hint::black_box(prev_a.as_slice()) == std::hint::black_box(prev_b.as_slice());
+            res.memcmp_s += thread_cpu_seconds() - t0;
+            if !same {
+                bail!("memcmp reference: copies differ");
+            }
+            res.compared_bytes += fb.data().len() as u64;
+            prev_a.copy_from_slice(fb.data());
+            prev_b.copy_from_slice(fb.data());
+        }
+    }
+    Ok(res)
+}

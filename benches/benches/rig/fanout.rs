@@ -117,7 +117,8 @@ pub fn handshaken(
     Ok(c)
 }
 
-/// A session at the corpus size with `n` in-memory viewers that all use `encoding`.
+/// A session at the corpus size with `n` in-memory viewers that all use `encoding`
+/// (compress level 2).
 pub struct FanOut {
     pub session: Session,
     pub viewers: Vec<(ViewerId, ServerConnection)>,
@@ -131,7 +132,9 @@ impl FanOut {
         let mut viewers = Vec::new();
         for _ in 0..n {
             let id = session.add_viewer();
-            let c = handshaken(config.clone(), session.frame(), &[encoding, Encoding::RAW])?;
+            // Compress level 2 (pseudo-encoding -256 + 2), what TigerVNC's viewer sends.
+            let list = [encoding, Encoding::RAW, Encoding(-254)];
+            let c = handshaken(config.clone(), session.frame(), &list)?;
             viewers.push((id, c));
         }
         let (w, h) = (session.frame().width(), session.frame().height());
@@ -160,6 +163,8 @@ impl FanOut {
                 c.add_pending(p);
             }
             c.handle_input(&self.request)?;
+            // Events must be taken: with `max_pending_events` waiting, parsing pauses.
+            while c.poll_event().is_some() {}
             c.write_update(self.session.frame())?;
             total += drain(c);
         }

@@ -5,7 +5,8 @@
 //! rfb-loadtest fanout  [--file F.rfb.zst] [--updates N] [--viewers 1,2,4,8] [--encoding zrle|hextile|trle|zlib|rre|raw]
 //! rfb-loadtest decode  [--updates N] FILE.rfb.zst...
 //! rfb-loadtest idle-memory [--viewers 100] [--width 1920 --height 1080]
-//! rfb-loadtest latency --addr HOST:PORT [--count 100] [--fps-seconds 5]
+//! rfb-loadtest latency --addr HOST:PORT [--count 100] [--fps-seconds 5] [--pipelined] [--watch X,Y,W,H]
+//! rfb-loadtest check [--updates N]
 //! ```
 //!
 //! * `fanout`: corpus updates through `rfb_server::Session` to N in-memory viewers
@@ -16,9 +17,13 @@
 //! * `idle-memory`: a tokio `rfb_server::driver::Server` on loopback; process RSS
 //!   before and after N viewers (raw sockets in this process doing the 3.8/None
 //!   handshake, then a ZRLE full update, then idle).
-//! * `latency`: `rfb_client::driver` against a server; types `a` (key down + up) and
-//!   times until the next FramebufferUpdate is complete; then counts updates per second
+//! * `latency`: `rfb_client::driver` against a server; types a letter (key down + up)
+//!   and times until the next FramebufferUpdate is complete (with `--watch`: the first
+//!   one after which that rectangle's pixels changed); then counts updates per second
 //!   while the screen moves by itself.
+//! * `check`: the fan-out's ZRLE bytes for one viewer on `web-1920x1080` must equal the
+//!   stream of an in-memory `rfb_client::Viewer` pair whose decoded framebuffer was
+//!   checked against the replayed frame (so `fanout` measures complete updates).
 
 #[path = "../../benches/rig/fanout.rs"]
 mod fanout;
@@ -306,7 +311,8 @@ fn latency(args: &[String]) -> Result<()> {
         let stream = tokio::net::TcpStream::connect((host, port.parse::<u16>()?)).await?;
         stream.set_nodelay(true)?;
         let mut config = viewer_config(enc);
-        config.continuous_updates = true;
+        // Continuous updates (with fences) when the server has them, unless --pipelined.
+        config.continuous_updates = !args.iter().any(|a| a == "--pipelined");
         let (handle, mut events, task) = driver::spawn(stream, config);
         // Wait for the first update, then for a quiet screen.
         let quiet = |d: u64| Duration::from_millis(d);
@@ -324,16 +330,37 @@ fn latency(args: &[String]) -> Result<()> {
             while let Ok(Some(_)) = tokio::time::timeout(d, events.recv()).await {}
         }
         settle(&mut events, quiet(500)).await;
+        // --watch X,Y,W,H: the update that answers a key is the one after which these
+        // pixels differ (for a server that moves by itself, e.g. rfb-demo's typed line).
+        let watch: Option<Vec<usize>> = opt(&args, "--watch")
+            .map(|s| s.split(',').map(|v| v.parse()).collect::<Result<_, _>>())
+            .transpose()?;
+        let region = |h: &driver::ViewerHandle| -> Vec<u32> {
+            let f = h.frame();
+            let Some(r) = &watch else { return Vec::new() };
+            let mut out = Vec::new();
+            for y in r[1]..(r[1] + r[3]).min(usize::from(f.height)) {
+                for x in r[0]..(r[0] + r[2]).min(usize::from(f.width)) {
+                    out.push(f.pixels[y * usize::from(f.width) + x]);
+                }
+            }
+            out
+        };
         let mut lat = Vec::new();
         let mut lost = 0;
-        for _ in 0..count {
+        for i in 0..count {
+            // Letters a..z in turn: the echo changes even when a line scrolls.
+            let keysym = 0x61 + (i as u32 % 26);
+            let before = region(&handle);
             let t0 = Instant::now();
-            handle.send(Command::Key { keysym: 0x61, down: true, keycode: None });
-            handle.send(Command::Key { keysym: 0x61, down: false, keycode: None });
+            handle.send(Command::Key { keysym, down: true, keycode: None });
+            handle.send(Command::Key { keysym, down: false, keycode: None });
             let got = tokio::time::timeout(Duration::from_secs(2), async {
                 while let Some(ev) = events.recv().await {
                     if let ViewerEvent::Updated { .. } = ev {
-                        return true;
+                        if watch.is_none() || region(&handle) != before {
+                            return true;
+                        }
                     }
                 }
                 false
@@ -343,7 +370,11 @@ fn latency(args: &[String]) -> Result<()> {
                 Ok(true) => lat.push(t0.elapsed().as_secs_f64() * 1e3),
                 _ => lost += 1,
             }
-            settle(&mut events, quiet(60)).await;
+            if watch.is_none() {
+                settle(&mut events, quiet(60)).await;
+            } else {
+                tokio::time::sleep(quiet(60)).await;
+            }
         }
         lat.sort_by(|a, b| a.total_cmp(b));
         println!(
@@ -381,10 +412,15 @@ fn check(args: &[String]) -> Result<()> {
     let first = first_frame(w, h, &updates)?;
     let rec = record(&first, &updates, Encoding::ZRLE)?;
     let mut f = FanOut::new(first.clone(), 1, Encoding::ZRLE)?;
+    let (mut fanout_bytes, mut recorded_bytes) = (0, 0);
     for (i, up) in updates[1..].iter().enumerate() {
-        let changed = f.diff(up)?;
-        let b = f.encode()?;
-        println!("{i} changed={changed} fanout={b} record={}", rec.updates[i].len());
+        f.diff(up)?;
+        fanout_bytes += f.encode()?;
+        recorded_bytes += rec.updates[i].len();
+    }
+    println!("updates={} fanout_bytes={fanout_bytes} verified_viewer_stream_bytes={recorded_bytes}", updates.len() - 1);
+    if fanout_bytes != recorded_bytes {
+        bail!("the fan-out sends other bytes than the verified Viewer pair");
     }
     Ok(())
 }
