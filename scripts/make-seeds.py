@@ -462,6 +462,8 @@ def seeds():
                     + client_cut_text(b"x")
                     + fb_update_request(1, 0, 0, 2, 2))
     s["proto_client_stream"] = c
+    # ---- server_normal_phase: byte 0 is the chunk size, then the same client streams
+    s["server_normal_phase"] = {k: b"\x20" + v for k, v in c.items()}
     # ---- proto_server_stream
     v = {}
     red, green, blue, white = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)

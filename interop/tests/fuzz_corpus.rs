@@ -20,6 +20,7 @@ const TARGETS: &[(&str, FuzzFn)] = &[
     ("server_handshake", rfb_server::fuzzing::handshake),
     ("client_handshake", rfb_client::fuzzing::handshake),
     ("client_viewer", rfb_client::fuzzing::viewer),
+    ("server_normal_phase", rfb_server::fuzzing::normal_phase),
     ("codec_decode_raw", rfb_codec::fuzzing::decode_raw),
     (
         "codec_decode_copy_rect",

@@ -52,12 +52,17 @@ pub fn viewer(data: &[u8]) {
     config.codec_limits.max_payload = 1 << 20;
     let now = Instant::now();
     let mut v = Viewer::new(config, now);
-    let mut init = b"RFB 003.008\n".to_vec();
-    init.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0, 64, 0, 48]);
-    init.extend_from_slice(&[32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]);
-    init.extend_from_slice(&[0, 0, 0, 0]);
-    if v.handle_input(&init, now).is_err() {
-        return;
+    // The handshake in its four server turns (the client answers each before the next):
+    // version, security types [None], SecurityResult OK, ServerInit 64x48 RGB888.
+    let mut server_init = vec![0, 64, 0, 48];
+    server_init.extend_from_slice(&[32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 16, 8, 0, 0, 0, 0]);
+    server_init.extend_from_slice(&[0, 0, 0, 0]);
+    for turn in [&b"RFB 003.008\n"[..], &[1, 1], &[0, 0, 0, 0], &server_init] {
+        if v.handle_input(turn, now).is_err() {
+            return;
+        }
+        while v.poll_event().is_some() {}
+        while v.poll_transmit().is_some() {}
     }
     for (i, chunk) in data.chunks(split).enumerate() {
         if v.handle_input(chunk, now + Duration::from_millis(i as u64))
