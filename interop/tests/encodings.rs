@@ -38,7 +38,6 @@ struct Matrix {
     client: &'static str,
     passed: Vec<String>,
     failed: Vec<String>,
-    skipped: Vec<String>,
 }
 
 impl Matrix {
@@ -48,7 +47,6 @@ impl Matrix {
             client,
             passed: Vec::new(),
             failed: Vec::new(),
-            skipped: Vec::new(),
         }
     }
 
@@ -71,17 +69,6 @@ impl Matrix {
         }
     }
 
-    /// A case that could not run (printed, not counted as passed or failed).
-    fn skip(&mut self, encoding: &str, why: &str) {
-        let _ = writeln!(
-            std::io::stdout().lock(),
-            "MATRIX {} × {} × {encoding} -> skipped ({why})",
-            self.server,
-            self.client
-        );
-        self.skipped.push(encoding.to_owned());
-    }
-
     fn finish(self) -> Result<String> {
         if !self.failed.is_empty() {
             bail!(
@@ -93,13 +80,8 @@ impl Matrix {
                 self.failed.join("; ")
             );
         }
-        let skipped = if self.skipped.is_empty() {
-            String::new()
-        } else {
-            format!(" (skipped: {})", self.skipped.join(", "))
-        };
         Ok(format!(
-            "{} × {}: {} exact{skipped}",
+            "{} × {}: {} exact",
             self.server,
             self.client,
             self.passed.join(", ")
@@ -219,11 +201,6 @@ fn server_encoding(server: &mut OurServer, n: usize) -> Result<String> {
     Ok(line.rsplit(' ').next().unwrap_or("").to_owned())
 }
 
-/// Encodings rfb-handshake-server may not implement yet: if it answers them with another
-/// encoding, the case is reported as skipped instead of failed (Tight is planned; once
-/// the server has it, these cases must pass exactly).
-const OPTIONAL_IN_OUR_SERVER: &[&str] = &["tight"];
-
 /// One client of our server (connection number `n`) asking for `enc` first: `client`
 /// runs it and returns the picture it got. The server must have used `enc`, and the
 /// picture must equal `truth`.
@@ -237,17 +214,6 @@ fn our_server_case(
 ) {
     let got = client();
     let used = server_encoding(server, n);
-    if let Ok(u) = &used {
-        if !u.eq_ignore_ascii_case(enc)
-            && OPTIONAL_IN_OUR_SERVER.contains(&enc.to_ascii_lowercase().as_str())
-        {
-            m.skip(
-                enc,
-                &format!("rfb-handshake-server has no encoder for it yet: it used {u}"),
-            );
-            return;
-        }
-    }
     let r = used.and_then(|used| {
         ensure!(
             used.eq_ignore_ascii_case(enc),
