@@ -13,7 +13,9 @@ use bytes::Bytes;
 use rfb_benches::{corpus_info, raw_pixels, CorpusRect, Update, UpdateReader, CORPUS_FORMAT};
 use rfb_codec::{Framebuffer, Region};
 use rfb_proto::{Encoding, PixelFormat, Rect, ServerInit};
-use rfb_server::{AuthDecision, Damage, ServerConfig, ServerConnection, ServerEvent, Session, ViewerId};
+use rfb_server::{
+    AuthDecision, Damage, ServerConfig, ServerConnection, ServerEvent, Session, ViewerId,
+};
 
 /// Reads the first `max` updates of a corpus recording; returns width, height, updates.
 pub fn load_updates(path: &Path, max: usize) -> Result<(u16, u16, Vec<Update>)> {
@@ -40,7 +42,11 @@ pub fn apply(fb: &mut Framebuffer, up: &Update) -> Result<Region> {
                 hint.add_rect(rect);
             }
             CorpusRect::Copy { rect, src_x, src_y } => {
-                fb.copy_within(Rect::new(src_x, src_y, rect.width, rect.height), rect.x, rect.y)?;
+                fb.copy_within(
+                    Rect::new(src_x, src_y, rect.width, rect.height),
+                    rect.x,
+                    rect.y,
+                )?;
                 hint.add_rect(rect);
             }
         }
@@ -222,9 +228,9 @@ pub fn record(first: &Framebuffer, updates: &[Update], encoding: Encoding) -> Re
     );
     let mut sink: Vec<Bytes> = Vec::new();
     let pump = |session: &mut Session,
-                    server: &mut ServerConnection,
-                    viewer: &mut Viewer,
-                    sink: &mut Vec<Bytes>|
+                server: &mut ServerConnection,
+                viewer: &mut Viewer,
+                sink: &mut Vec<Bytes>|
      -> Result<()> {
         for _ in 0..100_000 {
             let mut moved = false;

@@ -4,7 +4,7 @@
 //! ```text
 //! rfb-loadtest fanout  [--file F.rfb.zst] [--updates N] [--viewers 1,2,4,8] [--encoding zrle|hextile|trle|zlib|rre|raw]
 //! rfb-loadtest decode  [--updates N] FILE.rfb.zst...
-//! rfb-loadtest idle-memory [--viewers 100] [--width 1920 --height 1080]
+//! rfb-loadtest idle-memory [--viewers 100] [--width 1920 --height 1080] [--encoding zrle|...|none]
 //! rfb-loadtest latency --addr HOST:PORT [--count 100] [--fps-seconds 5] [--pipelined] [--watch X,Y,W,H]
 //! rfb-loadtest check [--updates N]
 //! ```
@@ -16,8 +16,10 @@
 //!   `rfb_client::Viewer`; thread CPU, MPix/s of changed pixels.
 //! * `idle-memory`: a tokio `rfb_server::driver::Server` on loopback; process RSS
 //!   before and after N viewers (raw sockets in this process doing the 3.8/None
-//!   handshake, then a ZRLE full update, then idle).
-//! * `latency`: `rfb_client::driver` against a server; types a letter (key down + up)
+//!   handshake, then a full update in `--encoding` (compress level 2; `none`: no update
+//!   asked), then idle).
+//! * `latency`: `rfb_client::driver` against a server; types `a`, then BackSpace, in turn
+//!   (key down + up)
 //!   and times until the next FramebufferUpdate is complete (with `--watch`: the first
 //!   one after which that rectangle's pixels changed); then counts updates per second
 //!   while the screen moves by itself.
@@ -93,7 +95,8 @@ fn fanout_cmd(args: &[String]) -> Result<()> {
     );
     for &n in &counts {
         let mut f = FanOut::new(first.clone(), n, enc)?;
-        let (mut diff_s, mut enc_s, mut bytes, mut copy_s, mut changed) = (0.0, 0.0, 0usize, 0.0, 0u64);
+        let (mut diff_s, mut enc_s, mut bytes, mut copy_s, mut changed) =
+            (0.0, 0.0, 0usize, 0.0, 0u64);
         for up in steps {
             // The frame copy alone (part of `diff`: the product's new frame).
             let c0 = thread_cpu_seconds();
@@ -193,16 +196,18 @@ fn rss_kib() -> Result<u64> {
         .lines()
         .find(|l| l.starts_with("VmRSS:"))
         .context("no VmRSS")?;
-    Ok(line
-        .split_whitespace()
-        .nth(1)
-        .context("VmRSS")?
-        .parse()?)
+    Ok(line.split_whitespace().nth(1).context("VmRSS")?.parse()?)
 }
 
 /// One raw viewer: 3.8 handshake with None, SetEncodings ZRLE, a full update request;
-/// reads until nothing arrives for 300 ms, then stays connected until `hold` ends.
-async fn raw_viewer(port: u16, w: u16, h: u16, hold: tokio::sync::watch::Receiver<bool>) -> Result<usize> {
+/// reads until nothing arrives for 1.5 s, then stays connected until `hold` ends.
+async fn raw_viewer(
+    port: u16,
+    w: u16,
+    h: u16,
+    enc: Option<Encoding>,
+    hold: tokio::sync::watch::Receiver<bool>,
+) -> Result<usize> {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     let mut buf = vec![0u8; 1 << 16];
     s.read_exact(&mut buf[..12]).await?;
@@ -214,11 +219,18 @@ async fn raw_viewer(port: u16, w: u16, h: u16, hold: tokio::sync::watch::Receive
     s.read_exact(&mut buf[..24]).await?;
     let name_len = u32::from_be_bytes([buf[20], buf[21], buf[22], buf[23]]) as usize;
     s.read_exact(&mut buf[..name_len.min(1024)]).await?;
-    s.write_all(&fanout::set_encodings(&[Encoding::ZRLE, Encoding::RAW])).await?;
-    s.write_all(&fanout::update_request(false, w, h)).await?;
     let mut got = 0;
-    loop {
-        match tokio::time::timeout(Duration::from_millis(300), s.read(&mut buf)).await {
+    if let Some(enc) = enc {
+        s.write_all(&fanout::set_encodings(&[
+            enc,
+            Encoding::RAW,
+            Encoding(-254),
+        ]))
+        .await?;
+        s.write_all(&fanout::update_request(false, w, h)).await?;
+    }
+    while enc.is_some() {
+        match tokio::time::timeout(Duration::from_millis(1500), s.read(&mut buf)).await {
             Ok(Ok(0)) => bail!("server closed"),
             Ok(Ok(n)) => got += n,
             Ok(Err(e)) => return Err(e.into()),
@@ -234,6 +246,13 @@ fn idle_memory(args: &[String]) -> Result<()> {
     let n: usize = opt(args, "--viewers").map_or(Ok(100), |s| s.parse())?;
     let w: u16 = opt(args, "--width").map_or(Ok(1920), |s| s.parse())?;
     let h: u16 = opt(args, "--height").map_or(Ok(1080), |s| s.parse())?;
+    // --encoding none: handshake only, no update asked.
+    let enc_name = opt(args, "--encoding").unwrap_or_else(|| "zrle".into());
+    let enc = if enc_name == "none" {
+        None
+    } else {
+        Some(encoding(&enc_name)?)
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -258,19 +277,19 @@ fn idle_memory(args: &[String]) -> Result<()> {
         tokio::spawn(async move { server.listen(listener).await });
         let (tx, rx) = tokio::sync::watch::channel(false);
         // Warm up: one viewer, so the runtime, the encoder code and first allocations exist.
-        let warm = tokio::spawn(raw_viewer(port, w, h, rx.clone()));
+        let warm = tokio::spawn(raw_viewer(port, w, h, enc, rx.clone()));
         tokio::time::sleep(Duration::from_millis(800)).await;
         let before = rss_kib()?;
         let mut tasks = Vec::new();
         for _ in 0..n {
-            tasks.push(tokio::spawn(raw_viewer(port, w, h, rx.clone())));
+            tasks.push(tokio::spawn(raw_viewer(port, w, h, enc, rx.clone())));
         }
         // Wait until every viewer has its first update and went quiet.
         let start = Instant::now();
         while handle.viewers().len() < n + 1 && start.elapsed() < Duration::from_secs(60) {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(300 * 3 + 2000)).await;
+        tokio::time::sleep(Duration::from_millis(1500 * 2 + 2000)).await;
         let after = rss_kib()?;
         let viewers = handle.viewers().len();
         let _ = tx.send(true);
@@ -281,7 +300,7 @@ fn idle_memory(args: &[String]) -> Result<()> {
         let _ = warm.await;
         handle.shutdown("done");
         println!(
-            "viewers_added={n} connected={viewers} size={w}x{h} rss_before_kib={before} rss_after_kib={after} \
+            "viewers_added={n} connected={viewers} size={w}x{h} first_update={enc_name} rss_before_kib={before} rss_after_kib={after} \
              rss_per_idle_viewer_kib={:.1} first_update_bytes_per_viewer={}",
             (after.saturating_sub(before)) as f64 / n as f64,
             bytes / n.max(1)
@@ -326,13 +345,19 @@ fn latency(args: &[String]) -> Result<()> {
         if !connected {
             bail!("no first update");
         }
+        /// Waits until no event came for `d` (at most 2 s: a moving screen never settles).
         async fn settle(events: &mut tokio::sync::mpsc::Receiver<ViewerEvent>, d: Duration) {
-            while let Ok(Some(_)) = tokio::time::timeout(d, events.recv()).await {}
+            let end = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < end {
+                if !matches!(tokio::time::timeout(d, events.recv()).await, Ok(Some(_))) {
+                    break;
+                }
+            }
         }
         settle(&mut events, quiet(500)).await;
         // --watch X,Y,W,H: the update that answers a key is the one after which these
         // pixels differ (for a server that moves by itself, e.g. rfb-demo's typed line).
-        let watch: Option<Vec<usize>> = opt(&args, "--watch")
+        let watch: Option<Vec<usize>> = opt(args, "--watch")
             .map(|s| s.split(',').map(|v| v.parse()).collect::<Result<_, _>>())
             .transpose()?;
         let region = |h: &driver::ViewerHandle| -> Vec<u32> {
@@ -349,8 +374,8 @@ fn latency(args: &[String]) -> Result<()> {
         let mut lat = Vec::new();
         let mut lost = 0;
         for i in 0..count {
-            // Letters a..z in turn: the echo changes even when a line scrolls.
-            let keysym = 0x61 + (i as u32 % 26);
+            // `a`, then BackSpace: the echo changes at the same place every time.
+            let keysym = if i % 2 == 0 { 0x61 } else { 0xff08 };
             let before = region(&handle);
             let t0 = Instant::now();
             handle.send(Command::Key { keysym, down: true, keycode: None });
@@ -418,7 +443,10 @@ fn check(args: &[String]) -> Result<()> {
         fanout_bytes += f.encode()?;
         recorded_bytes += rec.updates[i].len();
     }
-    println!("updates={} fanout_bytes={fanout_bytes} verified_viewer_stream_bytes={recorded_bytes}", updates.len() - 1);
+    println!(
+        "updates={} fanout_bytes={fanout_bytes} verified_viewer_stream_bytes={recorded_bytes}",
+        updates.len() - 1
+    );
     if fanout_bytes != recorded_bytes {
         bail!("the fan-out sends other bytes than the verified Viewer pair");
     }
