@@ -2,15 +2,17 @@
 # install-deps.sh [--all-peers] — idempotent set-up of everything the test suite needs, on Debian 12.
 #
 #   * Debian packages: the real VNC peers (TigerVNC Xvnc/vncviewer, x11vnc, TightVNC's
-#     Xtightvnc, vncsnapshot, LibVNCServer/LibVNCClient headers), Xvfb and X utilities
+#     Xtightvnc and xtightvncviewer, vncsnapshot, gvncviewer, noVNC + websockify +
+#     Chromium, LibVNCServer/LibVNCClient headers), Xvfb and X utilities
 #     (xdotool, xclip, feh, xterm), a C compiler, Python with PIL and numpy, zstd.
 #     apt-get update runs only when something is missing; waits while another process
 #     holds the dpkg lock.
 #   * cargo-fuzz (`cargo install cargo-fuzz --locked`), only if `cargo fuzz` is missing.
 #   * the C helpers of scripts/peers/src into target/peers-build/ (rebuilt when stale).
 #
-# --all-peers also installs what only the manual scripts/peers tools use
-# (noVNC + websockify + Chromium).
+# The viewers of the real-peer tests (noVNC in headless Chromium through websockify,
+# gvncviewer, xtightvncviewer) are installed by default; --all-peers is accepted for
+# compatibility and adds nothing.
 # Runs as root (CI) or with sudo. Prints one line per thing it does.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,9 +33,11 @@ APT_PKGS=(
     libvncserver-dev libjpeg-dev pkg-config gcc g++ libc6-dev make
     python3 python3-venv python3-pil python3-numpy imagemagick zstd
     iproute2 procps coreutils util-linux ca-certificates
+    novnc websockify chromium fonts-dejavu-core gvncviewer xtightvncviewer
 )
 if [ "$ALL_PEERS" = 1 ]; then
-    APT_PKGS+=(novnc websockify chromium fonts-dejavu-core)
+    # Everything the tests use is installed by default now; kept for compatibility.
+    :
 fi
 
 SUDO=""
