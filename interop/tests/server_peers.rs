@@ -29,7 +29,12 @@ use rfb_proto::{Limits, PixelFormat, Progress};
 const STILL_AFTER: u64 = 60;
 const PASSWORD: &str = "s3cret!";
 const EVENT_TIMEOUT: Duration = Duration::from_secs(15);
-const CORPUS: &str = "/work/shared/corpus";
+/// The recorded sessions: `$RFB_CORPUS`, else `shared/corpus` beside the repository
+/// (where CI and the developers' machines have it).
+fn corpus() -> String {
+    std::env::var("RFB_CORPUS")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus").to_owned())
+}
 
 fn compare(what: &str, truth: &Image, got: &Image) -> Result<()> {
     ensure!(
@@ -291,7 +296,7 @@ fn demo_password_right_and_wrong() {
 /// The final frame of a corpus recording, decoded here with rfb-proto's stream walker
 /// and rfb-client's framebuffer (independently of rfb-replay's own player).
 fn decode_recording(cx: &PeerTest, file: &str, width: u16, height: u16) -> Result<Image> {
-    let data = servers::zstd_decompress(cx, &std::path::Path::new(CORPUS).join(file))?;
+    let data = servers::zstd_decompress(cx, &std::path::Path::new(&corpus()).join(file))?;
     let limits = Limits {
         max_framebuffer_width: width,
         max_framebuffer_height: height,
@@ -332,7 +337,7 @@ fn replay_vs_libvncclient() {
         let truth = decode_recording(cx, file, 1280, 720)?;
         let written = cx.path("replay-end.ppm");
         let w = written.display().to_string();
-        let path = format!("{CORPUS}/{file}");
+        let path = format!("{}/{file}", corpus());
         let replay = Product::start(
             cx,
             "rfb-replay",
@@ -359,7 +364,7 @@ fn replay_plays_to_the_end() {
         // last frame stays and equals the recording's final frame.
         let file = "terminal-1280x720.rfb.zst";
         let truth = decode_recording(cx, file, 1280, 720)?;
-        let path = format!("{CORPUS}/{file}");
+        let path = format!("{}/{file}", corpus());
         let mut replay = Product::start(
             cx,
             "rfb-replay",
