@@ -15,7 +15,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export PATH="${CARGO_HOME:-${HOME:-/root}/.cargo}/bin:$PATH"
 unset RUSTC_BOOTSTRAP
-SECS="${FUZZ_SECONDS:-15}"
+SECS="${FUZZ_SECONDS:-30}"
 FUZZ_FLAGS=(--sanitizer none)
 say() { echo "[fuzz-smoke] $*"; }
 

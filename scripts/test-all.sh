@@ -8,16 +8,16 @@
 #   5. cargo test --workspace --all-features      (unit, doc, property tests, fuzz corpus replay)
 #   6. cargo build --workspace --bins             (binaries the real-peer tests drive)
 #   7. cargo test -p rfb-interop -- --ignored --test-threads=1   (real VNC peers on loopback)
-#   8. scripts/fuzz-smoke.sh                      (every fuzz target for FUZZ_SECONDS, default 15)
+#   8. scripts/fuzz-smoke.sh                      (every fuzz target for FUZZ_SECONDS, default 30)
 #   9. cargo bench --workspace -- --test          (each benchmark runs once, untimed)
 #
-# Environment: FUZZ_SECONDS (default 15: ~26 targets, about 8 minutes with the build); SKIP_INSTALL=1 skips step 1 (machines already set up).
+# Environment: FUZZ_SECONDS (default 30: 27 targets, about 15 minutes with the build); SKIP_INSTALL=1 skips step 1 (machines already set up).
 # Works on a fresh Debian 12 machine as root (CI) or with sudo.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-export FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+export FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 export PATH="${CARGO_HOME:-${HOME:-/root}/.cargo}/bin:$PATH"
 
 T0=$(date +%s)
