@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # fuzz-smoke.sh [TARGET...] — build the cargo-fuzz targets once, then run each for FUZZ_SECONDS
-# (default 15) starting from its committed seed corpus and regressions. Fails if any target
+# (default 30) starting from its committed seed corpus and regressions. Fails if any target
 # crashes, hangs (an input running > 10 s) or cannot be built.
 #
 # Stable toolchain: with --sanitizer none cargo-fuzz passes no -Z flags (RUSTC_BOOTSTRAP is
