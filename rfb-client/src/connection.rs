@@ -373,8 +373,23 @@ impl AwaitServerInit {
     }
 }
 
+/// A rectangle whose payload still lies in the input buffer, at `offset..offset + len`
+/// of the bytes the item consumed.
+struct PendingRect {
+    header: RectHeader,
+    offset: usize,
+    len: usize,
+}
+
+/// One parsed item: an event ready to go, or a rectangle still in the input buffer.
+enum Parsed {
+    Event(ClientEvent),
+    Rect(PendingRect),
+}
+
 impl Normal {
     fn advance(mut self, cx: &mut Cx<'_>) -> Result<Step, ClientError> {
+        let base = cx.inbuf.as_ptr() as usize;
         let (event, n) = match self.stream.next(cx.inbuf, cx.framer)? {
             Progress::Done { item, consumed } => {
                 let ev = match item {
@@ -389,15 +404,20 @@ impl Normal {
                                 self.stream.set_pixel_format(pf);
                             }
                         }
-                        ClientEvent::Message(ServerMessage::Fence(f))
+                        Parsed::Event(ClientEvent::Message(ServerMessage::Fence(f)))
                     }
-                    ServerItem::Message(m) => ClientEvent::Message(m),
-                    ServerItem::UpdateStart { rects } => ClientEvent::UpdateStart { rects },
-                    ServerItem::Rect { header, payload } => ClientEvent::Rect {
+                    ServerItem::Message(m) => Parsed::Event(ClientEvent::Message(m)),
+                    ServerItem::UpdateStart { rects } => {
+                        Parsed::Event(ClientEvent::UpdateStart { rects })
+                    }
+                    // The payload is a sub-slice of the input buffer: remember where, so
+                    // it can be handed out without copying it.
+                    ServerItem::Rect { header, payload } => Parsed::Rect(PendingRect {
                         header,
-                        payload: Bytes::copy_from_slice(payload),
-                    },
-                    ServerItem::UpdateEnd => ClientEvent::UpdateEnd,
+                        offset: payload.as_ptr() as usize - base,
+                        len: payload.len(),
+                    }),
+                    ServerItem::UpdateEnd => Parsed::Event(ClientEvent::UpdateEnd),
                 };
                 (ev, consumed)
             }
@@ -406,7 +426,23 @@ impl Normal {
                 return Ok(Step::Wait(State::Normal(self)));
             }
         };
-        cx.inbuf.advance(n);
+        let event = match event {
+            Parsed::Event(ev) => {
+                cx.inbuf.advance(n);
+                ev
+            }
+            Parsed::Rect(PendingRect {
+                header,
+                offset,
+                len,
+            }) => {
+                let item = cx.inbuf.split_to(n).freeze();
+                ClientEvent::Rect {
+                    header,
+                    payload: item.slice(offset..offset + len),
+                }
+            }
+        };
         cx.events.push_back(event);
         Ok(Step::Next(State::Normal(self)))
     }
