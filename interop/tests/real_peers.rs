@@ -106,18 +106,36 @@ fn harness_vncviewer_shows_xvnc_exactly() {
 
 // ------------------------------------------------------------------ our client vs Xvnc
 
+/// Runs `rfb-probe` against 127.0.0.1:`port` (with a plain password file when `password`
+/// is given) and checks its exit code (0 connected, 1 refused).
+fn probe_port(
+    cx: &PeerTest,
+    port: u16,
+    password: Option<&str>,
+    expect_exit: i32,
+) -> Result<ours::ProbeOutcome> {
+    let mut args = Vec::new();
+    if let Some(pw) = password {
+        args.push("--password-file".to_owned());
+        args.push(peers::plain_password_file(cx, pw)?.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let p = ours::probe(cx, &format!("127.0.0.1::{port}"), &args)?;
+    ensure!(
+        p.run.code() == Some(expect_exit),
+        "rfb-probe: {} (expected exit {expect_exit}): {:?}",
+        p.run.describe(),
+        p.line
+    );
+    Ok(p)
+}
+
 #[test]
 #[ignore = "real peers: needs scripts/install-deps.sh and cargo build --workspace --bins"]
 fn probe_vs_xvnc_none() {
     peer_test("probe_vs_xvnc_none", |cx| {
         let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::None, PEER_DESKTOP)?;
-        let p = ours::probe(cx, &format!("127.0.0.1::{}", xvnc.port), &[])?;
-        ensure!(
-            p.run.code() == Some(0),
-            "rfb-probe: {} (expected exit 0): {:?}",
-            p.run.describe(),
-            p.line
-        );
+        let p = probe_port(cx, xvnc.port, None, 0)?;
         check_probe_ok(&p.line, "None(1)")?;
         Ok(format!("rfb-probe vs Xvnc (None): {}", p.line))
     });
@@ -129,19 +147,7 @@ fn probe_vs_xvnc_vnc_password() {
     peer_test("probe_vs_xvnc_vnc_password", |cx| {
         let pw = peers::vnc_password_file(cx, PASSWORD)?;
         let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::VncAuth(pw), PEER_DESKTOP)?;
-        let file = peers::plain_password_file(cx, PASSWORD)?;
-        let f = file.display().to_string();
-        let p = ours::probe(
-            cx,
-            &format!("127.0.0.1:{}", xvnc.port),
-            &["--password-file", &f],
-        )?;
-        ensure!(
-            p.run.code() == Some(0),
-            "rfb-probe: {} (expected exit 0): {:?}",
-            p.run.describe(),
-            p.line
-        );
+        let p = probe_port(cx, xvnc.port, Some(PASSWORD), 0)?;
         check_probe_ok(&p.line, "VncAuth(2)")?;
         Ok(format!("rfb-probe vs Xvnc (VncAuth): {}", p.line))
     });
@@ -153,19 +159,7 @@ fn probe_vs_xvnc_wrong_password() {
     peer_test("probe_vs_xvnc_wrong_password", |cx| {
         let pw = peers::vnc_password_file(cx, PASSWORD)?;
         let xvnc = Xvnc::start(cx, 800, 600, &ServerAuth::VncAuth(pw), PEER_DESKTOP)?;
-        let file = peers::plain_password_file(cx, WRONG_PASSWORD)?;
-        let f = file.display().to_string();
-        let p = ours::probe(
-            cx,
-            &format!("127.0.0.1:{}", xvnc.port),
-            &["--password-file", &f],
-        )?;
-        ensure!(
-            p.run.code() == Some(1),
-            "rfb-probe: {} (expected exit 1): {:?}",
-            p.run.describe(),
-            p.line
-        );
+        let p = probe_port(cx, xvnc.port, Some(WRONG_PASSWORD), 1)?;
         let reason = p
             .line
             .strip_prefix("refused:")
@@ -189,19 +183,7 @@ fn probe_x11vnc_case(cx: &PeerTest, password: Option<&str>) -> Result<String> {
         None => ServerAuth::None,
     };
     let server = X11vnc::start(cx, 800, 600, &auth, PEER_DESKTOP)?;
-    let mut args = Vec::new();
-    if let Some(p) = password {
-        args.push("--password-file".to_owned());
-        args.push(peers::plain_password_file(cx, p)?.display().to_string());
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let p = ours::probe(cx, &format!("127.0.0.1:{}", server.port), &args)?;
-    ensure!(
-        p.run.code() == Some(0),
-        "rfb-probe: {} (expected exit 0): {:?}",
-        p.run.describe(),
-        p.line
-    );
+    let p = probe_port(cx, server.port, password, 0)?;
     check_probe_ok(
         &p.line,
         if password.is_some() {
