@@ -20,7 +20,7 @@ Targets and what their input is:
   client_handshake          one byte N as above, then the bytes a server sends from the
                             version string to ServerInit
   codec_*, client_viewer    rectangle payloads of every encoding (Raw, CopyRect, RRE, CoRRE,
-                            Hextile, Cursor, Zlib, ZRLE, TRLE, Tight), pixel sources for the
+                            Hextile, Cursor, Zlib, ZRLE, TRLE, Tight, TightPNG), pixel sources for the
                             round trips, formats, regions, frames: see codec_seeds() for
                             the header bytes each fuzz function reads first
 """
@@ -407,6 +407,38 @@ def codec_seeds(s):
         "fill-basic-zlib-palette": u8(0) + bytes((0, 0, 4, 4)) + fill + bytes((4, 0, 2, 1)) + basic_small
         + bytes((8, 8, 8, 8)) + basic_z + bytes((16, 16, 8, 2)) + palette,
         "reset-streams-fill": u8(0) + bytes((1, 1, 10, 10)) + u8(0x80 | 0x0F) + cpx(GREEN),
+    }
+    # decode_tight_png: read like decode_tight. TightPNG rectangles (rfbproto "Tight PNG
+    # Encoding"): control 0x80 fill (TPIXEL red, green, blue for a 32-bit depth-24 format),
+    # or 0xA0, a compact length and a PNG file (PNG spec: signature, IHDR, [PLTE], IDAT
+    # holding a zlib stream of filter-byte-prefixed rows, IEND; chunk CRC-32 over type + data).
+    def png_chunk(ty, data):
+        return u32(len(data)) + ty + data + u32(zlib.crc32(ty + data) & 0xFFFFFFFF)
+
+    def png_file(w, h, colour_type, rows, depth=8, plte=None):
+        f = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", u32(w) + u32(h) + bytes((depth, colour_type, 0, 0, 0)))
+        if plte is not None:
+            f += png_chunk(b"PLTE", plte)
+        return f + png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b"")
+
+    def png_rect(f):
+        return u8(0xA0) + tight_compact_len(len(f)) + f
+
+    def tpx(c):
+        return bytes(c)
+
+    # 4x3 RGB (colour type 2), rows filtered None, Sub, Up.
+    rgb_rows = (b"\0" + b"".join(tpx(quad[i % 4]) for i in range(4))
+                + b"\1" + bytes((10, 20, 30)) + bytes(9)
+                + b"\2" + bytes(12))
+    # 8x2 indexed (colour type 3), 1 bit per index, 2 PLTE entries.
+    idx_rows = b"\0" + bytes((0b10110010,)) + b"\0" + bytes((0b01001101,))
+    s["codec_decode_tight_png"] = {
+        "fill-png-rgb-png-indexed": u8(0) + bytes((0, 0, 6, 6)) + u8(0x80) + tpx(RED)
+        + bytes((6, 0, 4, 3)) + png_rect(png_file(4, 3, 2, rgb_rows))
+        + bytes((10, 10, 8, 2)) + png_rect(png_file(8, 2, 3, idx_rows, depth=1, plte=tpx(BLUE) + tpx(WHITE))),
+        "reset-bits-fill-rgb565": u8(7) + bytes((1, 1, 10, 10)) + u8(0x80 | 0x0F) + bytes((0x1F, 0xF8)),
+        "png-size-mismatch": u8(0) + bytes((0, 0, 5, 3)) + png_rect(png_file(4, 3, 2, rgb_rows)),
     }
     # roundtrip_tight: format, w % 64 + 1, h % 64 + 1, compress level % 10 and gradient
     # mode (top 2 bits), then pixel bytes (repeated to fill).

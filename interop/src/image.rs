@@ -222,6 +222,33 @@ impl Image {
         self.rgb.chunks_exact(3).all(|p| p == &self.rgb[..3])
     }
 
+    /// Peak signal-to-noise ratio of `got` against `self` over the R, G and B samples,
+    /// in dB (infinite when equal); an error if the sizes differ.
+    pub fn psnr(&self, got: &Image) -> Result<f64> {
+        ensure!(
+            (self.width, self.height) == (got.width, got.height),
+            "size differs: expected {}x{}, got {}x{}",
+            self.width,
+            self.height,
+            got.width,
+            got.height
+        );
+        let sum: u64 = self
+            .rgb
+            .iter()
+            .zip(&got.rgb)
+            .map(|(&a, &b)| {
+                let d = u64::from(a.abs_diff(b));
+                d * d
+            })
+            .sum();
+        if sum == 0 {
+            return Ok(f64::INFINITY);
+        }
+        let mse = sum as f64 / self.rgb.len() as f64;
+        Ok(10.0 * (255.0f64 * 255.0 / mse).log10())
+    }
+
     /// `None` if `got` equals `self` exactly; otherwise a one-line description of the
     /// difference (size, or number of differing pixels, their bounding box and the first one).
     pub fn mismatch(&self, got: &Image) -> Option<String> {

@@ -279,6 +279,17 @@ pub fn snapshot(
     encoding: &str,
     password_file: Option<&Path>,
 ) -> Result<SnapshotOutcome> {
+    snapshot_with(cx, addr, encoding, password_file, &[])
+}
+
+/// Like [`snapshot`], with more rfb-snapshot options (e.g. `["--quality", "8"]`).
+pub fn snapshot_with(
+    cx: &PeerTest,
+    addr: &str,
+    encoding: &str,
+    password_file: Option<&Path>,
+    extra: &[&str],
+) -> Result<SnapshotOutcome> {
     let out = cx.path(&format!(
         "{}.png",
         cx.unique(&format!("snapshot-{encoding}"))
@@ -286,7 +297,8 @@ pub fn snapshot(
     let mut c = Command::new(our_bin("rfb-snapshot")?);
     c.arg(addr)
         .arg(&out)
-        .args(["--encoding", encoding, "--timeout", "15"]);
+        .args(["--encoding", encoding, "--timeout", "15"])
+        .args(extra);
     if let Some(f) = password_file {
         c.arg("--password-file").arg(f);
     }

@@ -292,6 +292,17 @@ pub fn libvncclient(
     password: Option<&str>,
     encodings: &str,
 ) -> Result<Snapshot> {
+    libvncclient_with(cx, port, password, encodings, &[])
+}
+
+/// Like [`libvncclient`], with more harness options (e.g. `["--jpeg", "--quality", "8"]`).
+pub fn libvncclient_with(
+    cx: &PeerTest,
+    port: u16,
+    password: Option<&str>,
+    encodings: &str,
+    extra: &[&str],
+) -> Result<Snapshot> {
     let bin = lvc_client()?;
     let ppm = cx.path(&format!("{}.ppm", cx.unique("lvc")));
     let mut c = Command::new(bin);
@@ -307,6 +318,7 @@ pub fn libvncclient(
     if let Some(p) = password {
         c.args(["--password", p]);
     }
+    c.args(extra);
     c.env_remove("DISPLAY");
     let run = cx.run("lvc_client", c, Duration::from_secs(30))?;
     let image = if run.code() == Some(0) && ppm.exists() {
@@ -417,6 +429,22 @@ impl Viewer {
         password_file: Option<&Path>,
         encoding: &str,
     ) -> Result<Viewer> {
+        Viewer::start_full(cx, port, password_file, encoding, None)
+    }
+
+    /// Like [`Viewer::start_with`], with JPEG allowed at `quality` (0–9: vncviewer's
+    /// `-QualityLevel`) instead of `-NoJPEG`.
+    pub fn start_jpeg(cx: &PeerTest, port: u16, encoding: &str, quality: u8) -> Result<Viewer> {
+        Viewer::start_full(cx, port, None, encoding, Some(quality))
+    }
+
+    fn start_full(
+        cx: &PeerTest,
+        port: u16,
+        password_file: Option<&Path>,
+        encoding: &str,
+        jpeg_quality: Option<u8>,
+    ) -> Result<Viewer> {
         let xvfb = XServer::start(cx, "Xvfb", |d| {
             let mut a = vec![d.to_string()];
             a.extend(
@@ -454,10 +482,17 @@ impl Viewer {
             "-FullColor",
             "-PreferredEncoding",
             encoding,
-            "-NoJPEG",
             "-Log",
             "*:stderr:30",
         ]);
+        match jpeg_quality {
+            None => {
+                c.arg("-NoJPEG");
+            }
+            Some(q) => {
+                c.arg("-QualityLevel").arg(q.to_string());
+            }
+        }
         if let Some(f) = password_file {
             c.arg("-passwd").arg(f);
         }

@@ -122,6 +122,17 @@ impl ControlViewer {
     /// Starts Xvfb (1024x768x24) and `vncviewer 127.0.0.1::PORT` with `encoding`
     /// preferred, full colour, no menu key, no clipboard, no remote resize.
     pub fn start(cx: &PeerTest, port: u16, encoding: &str) -> Result<ControlViewer> {
+        ControlViewer::start_with(cx, port, encoding, &[])
+    }
+
+    /// Like [`ControlViewer::start`], with more vncviewer parameters after the defaults
+    /// (a later `-Name=value` overrides an earlier one, e.g. `-RemoteResize=1`).
+    pub fn start_with(
+        cx: &PeerTest,
+        port: u16,
+        encoding: &str,
+        extra: &[&str],
+    ) -> Result<ControlViewer> {
         let xvfb = XServer::start(cx, "Xvfb", |d| {
             let mut a = vec![d.to_string()];
             a.extend(
@@ -161,6 +172,7 @@ impl ControlViewer {
             "-Log",
             "*:stderr:30",
         ]);
+        c.args(extra);
         c.arg(format!("127.0.0.1::{port}"));
         let viewer = cx.spawn("vncviewer", c, false)?;
         Ok(ControlViewer { viewer, xvfb })

@@ -55,6 +55,10 @@ const TARGETS: &[(&str, FuzzFn)] = &[
     ),
     ("codec_decode_tight", rfb_codec::fuzzing_tight::decode_tight),
     (
+        "codec_decode_tight_png",
+        rfb_codec::fuzzing_tight::decode_tight_png,
+    ),
+    (
         "codec_roundtrip_tight",
         rfb_codec::fuzzing_tight::roundtrip_tight,
     ),

@@ -3,8 +3,9 @@
 //! * `rfb-demo` (still after 60 frames, the still frame written as the truth): TigerVNC's
 //!   vncviewer (Raw, Hextile, ZRLE), the LibVNCClient harness (every encoding it can ask
 //!   for that we produce), vncsnapshot (RRE, CoRRE, Hextile, Zlib) show it exactly; keys
-//!   typed with xdotool into vncviewer's window reach the demo; two viewers at once; a
-//!   VNC password right and wrong.
+//!   typed with xdotool into vncviewer's window reach the demo; clipboard text the demo
+//!   pushes lands on vncviewer's X selections; two viewers at once; a VNC password right
+//!   and wrong.
 //! * `rfb-replay --at end` of a corpus recording: LibVNCClient (ZRLE) shows the final
 //!   frame of our own independent decode of the recording.
 //! * `rfb-x11-server` sharing an Xvfb with xterms: LibVNCClient (ZRLE, Hextile) shows
@@ -209,6 +210,60 @@ fn demo_input_from_vncviewer() {
         ensure!(pointer, "no PointerEvent reached the demo");
         Ok(format!(
             "rfb-demo x vncviewer x input: keys `h` `i` and pointer reached the demo ({h})"
+        ))
+    });
+}
+
+#[test]
+#[ignore = "real peers: needs scripts/install-deps.sh and cargo build -p rfb-examples --bins"]
+fn demo_clipboard_to_vncviewer() {
+    peer_test("demo_clipboard_to_vncviewer", |cx| {
+        let text = "rfb server clipboard, pushed by the product 42";
+        let mut demo = Demo::start(cx, STILL_AFTER, &["--clipboard", text])?;
+        // The product pushes the text through its handle when the viewer joins.
+        let mut viewer = ControlViewer::start_with(
+            cx,
+            demo.product.port,
+            "ZRLE",
+            &["-AcceptClipboard=1", "-SetPrimary=1"],
+        )?;
+        demo.product.wait_line("authenticated ", EVENT_TIMEOUT)?;
+        // vncviewer takes the server's clipboard only while its window has the focus
+        // (otherwise it waits for the focus).
+        let win = viewer.window(cx, Duration::from_secs(20))?;
+        viewer
+            .xvfb
+            .run_client(cx, "xdotool", &["windowfocus", "--sync", &win])?;
+        let sent = demo
+            .product
+            .wait_line("clipboard ", EVENT_TIMEOUT)
+            .context("the demo never audited a clipboard transfer")?;
+        ensure!(
+            sent.contains("from_viewer=false"),
+            "unexpected clipboard audit line {sent:?}"
+        );
+        // vncviewer owns the viewer display's CLIPBOARD (and PRIMARY) selection now;
+        // xclip asks it for the text.
+        let end = Instant::now() + EVENT_TIMEOUT;
+        let mut last = String::new();
+        for selection in ["clipboard", "primary"] {
+            loop {
+                last = viewer
+                    .xvfb
+                    .run_client(cx, "xclip", &["-o", "-selection", selection])
+                    .unwrap_or_else(|e| format!("(xclip: {e:#})"));
+                if last == text {
+                    break;
+                }
+                ensure!(
+                    Instant::now() < end,
+                    "the viewer's {selection} selection holds {last:?}, expected {text:?}"
+                );
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        Ok(format!(
+            "rfb-demo x vncviewer x clipboard: server text {last:?} on the viewer's CLIPBOARD and PRIMARY"
         ))
     });
 }

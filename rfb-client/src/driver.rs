@@ -60,6 +60,20 @@ pub enum Command {
     SetColour(ColourPreset),
     /// Ask for the whole screen again.
     Refresh,
+    /// Ask the server for a new desktop size and screen layout
+    /// ([`Viewer::request_desktop_size`]; an empty `screens` means
+    /// [`Viewer::single_screen_layout`]). The answer arrives as
+    /// [`ViewerEvent::DesktopSizeResult`]; the command is dropped when the server has
+    /// not announced ExtendedDesktopSize support
+    /// ([`Capabilities::extended_desktop_size`](crate::Capabilities::extended_desktop_size)).
+    SetDesktopSize {
+        /// Requested framebuffer width.
+        width: u16,
+        /// Requested framebuffer height.
+        height: u16,
+        /// Requested layout.
+        screens: Vec<rfb_proto::Screen>,
+    },
     /// Send Ctrl-Alt-Del.
     CtrlAltDel,
     /// Drop or send input.
@@ -197,6 +211,8 @@ async fn run(
             let _ = events.send(ev).await;
         }
         if let Some(e) = viewer.error() {
+            // Close our side cleanly (FIN after everything queued) before leaving.
+            let _ = wr.shutdown().await;
             return match e {
                 ClientError::ClosedByClient(_) => Ok(()),
                 e => Err(e.clone()),
@@ -248,6 +264,20 @@ fn apply(viewer: &mut Viewer, cmd: Command) -> Result<(), ClientError> {
         Command::SetEncodings(p) if connected => viewer.set_encodings(p),
         Command::SetColour(c) if connected => viewer.set_colour(c),
         Command::Refresh if connected => viewer.refresh(),
+        Command::SetDesktopSize {
+            width,
+            height,
+            screens,
+        } if connected => {
+            let screens = if screens.is_empty() {
+                viewer.single_screen_layout(width, height)
+            } else {
+                screens
+            };
+            // Refused locally (unsupported, too many pending) only: nothing to report.
+            let _ = viewer.request_desktop_size(width, height, screens);
+            Ok(())
+        }
         Command::CtrlAltDel if connected => viewer.send_ctrl_alt_del(),
         Command::ViewOnly(v) => {
             viewer.set_view_only(v);

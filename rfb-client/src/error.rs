@@ -31,6 +31,15 @@ pub enum ClientError {
     /// The handshake did not complete before its deadline.
     #[error("handshake timed out")]
     HandshakeTimeout,
+    /// The server sent nothing at all for `silent_for` although it owed an answer: in
+    /// the normal phase, [`Viewer`](crate::Viewer) probes a quiet server and gives up
+    /// when the probe stays unanswered (see
+    /// [`ViewerConfig::idle_timeout`](crate::ViewerConfig::idle_timeout)).
+    #[error("the server sent nothing for {silent_for:?} although an answer was due")]
+    TimedOut {
+        /// Time since the last byte from the server.
+        silent_for: std::time::Duration,
+    },
     /// The server closed the connection.
     #[error("connection closed by the server while {0}")]
     ClosedByPeer(&'static str),

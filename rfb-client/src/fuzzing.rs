@@ -37,7 +37,8 @@ pub fn handshake(data: &[u8]) {
 /// Feeds `data` as a server's normal-phase bytes to a connected [`crate::Viewer`]
 /// (a 3.8 None handshake and a 64x48 RGB888 ServerInit come first), in chunks whose
 /// size comes from the first byte; the second byte's bits pick commands issued
-/// between chunks (colour change, clipboard, input, refresh). Must never panic.
+/// between chunks (colour change, clipboard, input, desktop size, idle-timeout timer,
+/// refresh). Must never panic.
 pub fn viewer(data: &[u8]) {
     use crate::{Viewer, ViewerConfig};
     use rfb_codec::ColourPreset;
@@ -50,6 +51,7 @@ pub fn viewer(data: &[u8]) {
     config.client.limits.max_framebuffer_width = 512;
     config.client.limits.max_framebuffer_height = 512;
     config.codec_limits.max_payload = 1 << 20;
+    config.idle_timeout = Some(Duration::from_millis(2));
     let now = Instant::now();
     let mut v = Viewer::new(config, now);
     // The handshake in its four server turns (the client answers each before the next):
@@ -72,11 +74,17 @@ pub fn viewer(data: &[u8]) {
         }
         let _ = match (ops >> (i % 8)) & 1 {
             0 => Ok(()),
-            _ => match i % 5 {
+            _ => match i % 7 {
                 0 => v.set_colour(ColourPreset::ALL[i % 4]),
                 1 => v.cut_text("fuzz"),
                 2 => v.key(0x61, i % 2 == 0, Some(0x1e)),
                 3 => v.pointer(i as u16, 3, 0x1ff),
+                4 => {
+                    let layout = v.single_screen_layout(32, 16);
+                    v.request_desktop_size(32, 16, layout).map(|_| ())
+                }
+                // The idle timeout: a probe, or giving up on it.
+                5 => v.handle_timeout(now + Duration::from_millis(3 * i as u64)),
                 _ => v.refresh(),
             },
         };

@@ -26,7 +26,10 @@
 //! [`Capabilities`]); it sends input (QEMU extended keys and extended mouse buttons
 //! once the server confirmed them), clipboard text, encoding and colour-mode changes,
 //! keeps update requests pipelined or uses continuous updates with fences, and picks
-//! the encoding from the measured throughput ([`LinkClass`]).
+//! the encoding from the measured throughput ([`LinkClass`]). It asks the server for a
+//! new desktop size or screen layout ([`Viewer::request_desktop_size`], answered by
+//! [`ViewerEvent::DesktopSizeResult`]) and, when configured, detects a server that
+//! stopped answering ([`ViewerConfig::idle_timeout`], [`ClientError::TimedOut`]).
 //!
 //! With the `tokio` feature (default), [`driver`] runs a [`Viewer`] over a TCP
 //! connection (or a reverse connection accepted in listen mode) as one task, with a
@@ -36,6 +39,7 @@ mod address;
 mod clipboard;
 mod config;
 mod connection;
+mod desktop_size;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod driver;
@@ -51,6 +55,7 @@ pub mod fuzzing;
 pub use address::{AddressError, VncAddress, DEFAULT_PORT};
 pub use config::ClientConfig;
 pub use connection::{ClientConnection, ClientEvent};
+pub use desktop_size::DesktopSizeStatus;
 pub use error::ClientError;
 pub use framebuffer::{CodecFramer, FramebufferChange, RemoteFramebuffer, DECODABLE_ENCODINGS};
 pub use viewer::{Capabilities, EncodingPreference, LinkClass, Viewer, ViewerConfig, ViewerEvent};

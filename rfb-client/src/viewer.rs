@@ -10,18 +10,19 @@ use rfb_codec::pseudo::ExtendedDesktopSize;
 use rfb_codec::{CodecLimits, ColourPreset, Palette};
 use rfb_proto::client::{
     EnableContinuousUpdates, FramebufferUpdateRequest, KeyEvent, PointerEvent, QemuKeyEvent,
+    SetDesktopSize,
 };
 use rfb_proto::clipboard::{Actions, ExtendedClipboard, Formats};
 use rfb_proto::server::SetColourMapEntries;
 use rfb_proto::{
-    ClientMessage, CutText, Encoding, ProtocolVersion, Rect, RectHeader, Screen, SecurityType,
-    ServerMessage,
+    ClientMessage, CutText, Encoding, Fence, ProtocolVersion, Rect, RectHeader, Screen,
+    SecurityType, ServerMessage,
 };
 
 use crate::clipboard;
 use crate::{
-    ClientConfig, ClientConnection, ClientError, ClientEvent, CodecFramer, FramebufferChange,
-    RemoteFramebuffer, DECODABLE_ENCODINGS,
+    ClientConfig, ClientConnection, ClientError, ClientEvent, CodecFramer, DesktopSizeStatus,
+    FramebufferChange, RemoteFramebuffer, DECODABLE_ENCODINGS,
 };
 
 /// Which encoding to prefer and at which quality and compression.
@@ -149,6 +150,21 @@ pub struct ViewerConfig {
     pub cursor_shape: bool,
     /// Limits the decoders respect. Default [`CodecLimits::default`].
     pub codec_limits: CodecLimits,
+    /// Detects a server that stopped answering, in the normal phase. Default `None`
+    /// (off: a quiet server is never given up on; the TCP connection's own failure
+    /// is then the only sign). Respected by [`Viewer`].
+    ///
+    /// With `Some(n)`: when nothing at all has arrived from the server for `n`, the
+    /// viewer sends a probe the server must answer at once, whatever the screen does
+    /// (a Fence request when the server has shown fence support, otherwise a
+    /// non-incremental FramebufferUpdateRequest for one pixel). When nothing at all
+    /// has arrived `n` after the probe either, the viewer fails with
+    /// [`ClientError::TimedOut`] (and a driver closes the connection). An idle
+    /// desktop never trips it (the probe is answered); a server that stopped
+    /// sending, mid-update or not, is given up on between `n` and `2n` after its last
+    /// byte. The handshake has its own deadline,
+    /// [`ClientConfig::handshake_timeout`].
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for ViewerConfig {
@@ -162,6 +178,7 @@ impl Default for ViewerConfig {
             continuous_updates: true,
             cursor_shape: true,
             codec_limits: CodecLimits::default(),
+            idle_timeout: None,
         }
     }
 }
@@ -215,7 +232,8 @@ pub enum ViewerEvent {
         rects: Vec<Rect>,
     },
     /// The framebuffer changed size (contents cleared; a full update follows), or the
-    /// screen layout changed at the same size (contents kept).
+    /// screen layout changed at the same size (contents kept). Not sent when the server
+    /// repeats the size and layout already in effect.
     Resized {
         /// New width.
         width: u16,
@@ -224,10 +242,14 @@ pub enum ViewerEvent {
         /// The screen layout (empty when the server only sent DesktopSize).
         screens: Vec<Screen>,
     },
-    /// The server refused a layout change this client asked for.
-    ResizeRefused {
-        /// ExtendedDesktopSize status code.
-        status: u16,
+    /// The server's answer to a [`Viewer::request_desktop_size`]. On success a
+    /// [`ViewerEvent::Resized`] with the new size and layout comes just before it
+    /// (unless they did not change).
+    DesktopSizeResult {
+        /// The number [`Viewer::request_desktop_size`] returned for the request.
+        request: u32,
+        /// The outcome.
+        status: DesktopSizeStatus,
     },
     /// The cursor shape changed (an empty image hides the cursor).
     CursorShape(CursorImage),
@@ -333,6 +355,10 @@ pub struct Viewer {
     view_only: bool,
     started: Instant,
     last_input: Option<Instant>,
+    screens: Vec<Screen>,
+    resize_serial: u32,
+    pending_resizes: VecDeque<u32>,
+    probe_sent: Option<Instant>,
 }
 
 impl std::fmt::Debug for Viewer {
@@ -359,6 +385,11 @@ const SAMPLE_MIN_TIME: Duration = Duration::from_millis(5);
 const PENDING_IDLE: Duration = Duration::from_millis(300);
 /// Least time between two automatic changes.
 const AUTO_HOLD: Duration = Duration::from_secs(5);
+/// Payload of the fences [`ViewerConfig::idle_timeout`] probes with.
+const PROBE_FENCE: &[u8] = b"rfb-client probe";
+/// Most SetDesktopSize requests awaiting their answer (the server answers each at once;
+/// more means it does not).
+const MAX_PENDING_RESIZES: usize = 64;
 
 impl Viewer {
     /// Most damage rectangles listed in one [`ViewerEvent::Updated`].
@@ -390,6 +421,10 @@ impl Viewer {
             view_only: false,
             started: now,
             last_input: None,
+            screens: Vec::new(),
+            resize_serial: 0,
+            pending_resizes: VecDeque::new(),
+            probe_sent: None,
             config,
         }
     }
@@ -409,6 +444,24 @@ impl Viewer {
         self.fb
             .as_ref()
             .map(|f| (f.framebuffer().width(), f.framebuffer().height()))
+    }
+
+    /// The screen layout the server last reported (empty until it sent an
+    /// ExtendedDesktopSize rectangle).
+    pub fn screens(&self) -> &[Screen] {
+        &self.screens
+    }
+
+    /// A one-screen layout covering a `width` x `height` framebuffer, keeping the id
+    /// and flags of the first screen of the current layout (the specification asks
+    /// clients to preserve them), for [`request_desktop_size`](Self::request_desktop_size).
+    pub fn single_screen_layout(&self, width: u16, height: u16) -> Vec<Screen> {
+        let (id, flags) = self.screens.first().map_or((0, 0), |s| (s.id, s.flags));
+        vec![Screen {
+            id,
+            rect: Rect::new(0, 0, width, height),
+            flags,
+        }]
     }
 
     /// What the server has shown it supports so far.
@@ -462,6 +515,7 @@ impl Viewer {
     pub fn handle_input(&mut self, data: &[u8], now: Instant) -> Result<(), ClientError> {
         self.check()?;
         self.last_input = Some(now);
+        self.probe_sent = None;
         let result = self.conn.handle_input(data);
         // Events parsed before a failure still count (a Bell before garbage).
         let processed = self.process(now);
@@ -481,6 +535,12 @@ impl Viewer {
         self.check()?;
         let r = self.conn.handle_timeout(now);
         self.fail_on(r)?;
+        if let Some(d) = self.idle_timeout_deadline() {
+            if now >= d {
+                let r = self.on_idle(now);
+                self.fail_on(r)?;
+            }
+        }
         if let Some(colour) = self.pending_colour {
             if self.idle_deadline().is_some_and(|d| now >= d) {
                 // The outstanding requests look idle (the server has nothing to send):
@@ -493,6 +553,43 @@ impl Viewer {
             }
         }
         Ok(())
+    }
+
+    /// When the idle timeout next acts: the probe, or giving up on it.
+    fn idle_timeout_deadline(&self) -> Option<Instant> {
+        let n = self.config.idle_timeout?;
+        self.fb.as_ref()?;
+        match self.probe_sent {
+            Some(t) => t.checked_add(n),
+            None => self.last_input.unwrap_or(self.started).checked_add(n),
+        }
+    }
+
+    /// The server has been quiet for the idle timeout: probe it, or give up when the
+    /// probe went unanswered.
+    fn on_idle(&mut self, now: Instant) -> Result<(), ClientError> {
+        if self.probe_sent.is_some() {
+            return Err(ClientError::TimedOut {
+                silent_for: now.saturating_duration_since(self.last_input.unwrap_or(self.started)),
+            });
+        }
+        self.probe_sent = Some(now);
+        if self.caps.fence {
+            let fence = Fence::new(Fence::REQUEST, Bytes::from_static(PROBE_FENCE))?;
+            self.send(&ClientMessage::Fence(fence))
+        } else {
+            // A non-incremental request must be answered whatever the screen does; one
+            // pixel keeps the answer small. It counts as an outstanding request.
+            if !self.cu_active {
+                self.outstanding += 1;
+            }
+            self.send(&ClientMessage::FramebufferUpdateRequest(
+                FramebufferUpdateRequest {
+                    incremental: false,
+                    rect: Rect::new(0, 0, 1, 1),
+                },
+            ))
+        }
     }
 
     /// When a pending colour change may go ahead although requests are outstanding.
@@ -518,10 +615,17 @@ impl Viewer {
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.conn.poll_timeout(), self.idle_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        if self.error().is_some() {
+            return None;
         }
+        [
+            self.conn.poll_timeout(),
+            self.idle_deadline(),
+            self.idle_timeout_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ----- commands -----
@@ -635,6 +739,49 @@ impl Viewer {
         self.check_connected()?;
         self.need_full = true;
         self.request()
+    }
+
+    /// Asks the server for a `width` x `height` framebuffer with this screen layout
+    /// (SetDesktopSize; [`single_screen_layout`](Self::single_screen_layout) makes the
+    /// common one-screen layout). Returns the request's number; the server's answer
+    /// arrives as [`ViewerEvent::DesktopSizeResult`] with that number (answers come in
+    /// the order of the requests), preceded on success by [`ViewerEvent::Resized`].
+    ///
+    /// The layout is sent as given (the server judges it: an invalid one is answered
+    /// with [`DesktopSizeStatus::InvalidLayout`]). Errors, none of them sticky:
+    /// [`ClientError::ApiMisuse`] before the server has sent an ExtendedDesktopSize
+    /// rectangle (the specification forbids the message until then; see
+    /// [`Capabilities::extended_desktop_size`]), with more than 255 screens, or with
+    /// too many requests still unanswered.
+    pub fn request_desktop_size(
+        &mut self,
+        width: u16,
+        height: u16,
+        screens: Vec<Screen>,
+    ) -> Result<u32, ClientError> {
+        self.check_connected()?;
+        if !self.caps.extended_desktop_size {
+            return Err(ClientError::ApiMisuse(
+                "the server has not announced ExtendedDesktopSize support",
+            ));
+        }
+        if screens.len() > usize::from(u8::MAX) {
+            return Err(ClientError::ApiMisuse("a layout has at most 255 screens"));
+        }
+        if self.pending_resizes.len() >= MAX_PENDING_RESIZES {
+            return Err(ClientError::ApiMisuse(
+                "too many SetDesktopSize requests are still unanswered",
+            ));
+        }
+        let serial = self.resize_serial;
+        self.send(&ClientMessage::SetDesktopSize(SetDesktopSize {
+            width,
+            height,
+            screens,
+        }))?;
+        self.resize_serial = serial.wrapping_add(1);
+        self.pending_resizes.push_back(serial);
+        Ok(serial)
     }
 
     /// Closes the connection from the client side.
@@ -892,11 +1039,22 @@ impl Viewer {
                 if first {
                     self.caps_changed();
                 }
-                if e.reason == 1 && e.status != 0 {
-                    self.events
-                        .push_back(ViewerEvent::ResizeRefused { status: e.status });
+                // Reason 1 answers our oldest SetDesktopSize (answers are neither merged
+                // nor reordered). One we did not ask for is treated like reason 0 when
+                // it reports success (the spec's rule for unknown reasons), and
+                // ignored otherwise (its fields are undefined).
+                let request = if e.reason == 1 {
+                    self.pending_resizes.pop_front()
                 } else {
+                    None
+                };
+                let status = DesktopSizeStatus::from_code(if e.reason == 1 { e.status } else { 0 });
+                if status.is_success() {
                     self.resized(e.width, e.height, e.screens)?;
+                }
+                if let Some(request) = request {
+                    self.events
+                        .push_back(ViewerEvent::DesktopSizeResult { request, status });
                 }
             }
             Encoding::DESKTOP_SIZE => self.resized(rect.width, rect.height, Vec::new())?,
@@ -923,6 +1081,12 @@ impl Viewer {
         screens: Vec<Screen>,
     ) -> Result<(), ClientError> {
         let same = self.size() == Some((width, height));
+        if same && screens == self.screens {
+            // The server repeated what is in effect (an answer to a non-incremental
+            // request): nothing changed.
+            return Ok(());
+        }
+        self.screens.clone_from(&screens);
         if let Some(fb) = &mut self.fb {
             // A layout change at the same size keeps the picture.
             if !same {

@@ -225,3 +225,61 @@ async fn listen_mode_accepts_a_reverse_connection() {
     assert_eq!(task.await.unwrap(), Ok(()));
     server.await.unwrap();
 }
+
+/// A server that completes the handshake, then reads everything and never answers: with
+/// an idle timeout the task ends with `TimedOut` after probing, and closes its side of
+/// the connection (the server reads EOF).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_times_out_and_the_connection_closes() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.write_all(b"RFB 003.008\n").await.unwrap();
+        assert_eq!(read_n(&mut s, 12).await, b"RFB 003.008\n");
+        s.write_all(&[1, 1]).await.unwrap();
+        assert_eq!(read_n(&mut s, 1).await, [1]);
+        s.write_all(&[0, 0, 0, 0]).await.unwrap();
+        assert_eq!(read_n(&mut s, 1).await, [1]);
+        let mut init = vec![0, 2, 0, 1];
+        init.extend_from_slice(&RGB888);
+        init.extend_from_slice(&[0, 0, 0, 1, b'd']);
+        s.write_all(&init).await.unwrap();
+        // Swallow whatever comes (setup, requests, the probe) until the client closes.
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return all,
+                Ok(n) => all.extend_from_slice(&buf[..n]),
+            }
+        }
+    });
+    let addr = VncAddress {
+        host: "127.0.0.1".into(),
+        port,
+    };
+    let config = ViewerConfig {
+        idle_timeout: Some(Duration::from_millis(300)),
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let (_handle, _events, task) = driver::connect(&addr, config).await.unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .unwrap()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        matches!(r, Err(rfb_client::ClientError::TimedOut { .. })),
+        "{r:?}"
+    );
+    assert!(took >= Duration::from_millis(600), "gave up after {took:?}");
+    // The server saw the client's FIN (its read loop ended) and the probe: the last
+    // message is a non-incremental FramebufferUpdateRequest for one pixel.
+    let got = tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got[got.len() - 10..], [3, 0, 0, 0, 0, 0, 0, 1, 0, 1]);
+}

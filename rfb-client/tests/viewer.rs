@@ -5,7 +5,10 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use rfb_client::{ClientError, EncodingPreference, LinkClass, Viewer, ViewerConfig, ViewerEvent};
+use rfb_client::{
+    ClientError, DesktopSizeStatus, EncodingPreference, LinkClass, Viewer, ViewerConfig,
+    ViewerEvent,
+};
 use rfb_codec::ColourPreset;
 use rfb_proto::client::{ClientMessage, ClientParseState};
 use rfb_proto::{Encoding, Error as ProtoError, Limits, Progress, Rect};
@@ -689,4 +692,192 @@ fn colour_change_without_fences_goes_ahead_when_requests_are_idle() {
     assert_eq!(requests(&msgs), [(false, Rect::new(0, 0, 1, 1))]);
     assert_eq!(v.colour(), ColourPreset::More16);
     assert_eq!(v.poll_timeout(), None);
+}
+
+/// An ExtendedDesktopSize rectangle (x = reason, y = status) with its payload: U8
+/// number-of-screens, 3 padding, then per screen U32 id, U16 x, y, width, height, U32
+/// flags.
+fn eds(reason: u16, status: u16, w: u16, h: u16, screens: &[(u32, [u16; 4])]) -> Vec<u8> {
+    let mut v = rect(reason, status, w, h, Encoding::EXTENDED_DESKTOP_SIZE.0);
+    v.extend([screens.len() as u8, 0, 0, 0]);
+    for (id, r) in screens {
+        v.extend(id.to_be_bytes());
+        for n in r {
+            v.extend(n.to_be_bytes());
+        }
+        v.extend([0, 0, 0, 0]);
+    }
+    v
+}
+
+/// The events other than `Updated` (every update ends with one).
+fn layout_events(v: &mut Viewer) -> Vec<ViewerEvent> {
+    events(v)
+        .into_iter()
+        .filter(|e| !matches!(e, ViewerEvent::Updated { .. }))
+        .collect()
+}
+
+#[test]
+fn set_desktop_size_and_its_answers() {
+    let (mut v, _) = connect(ViewerConfig::default(), 8, 4);
+    // Not before the server has sent an ExtendedDesktopSize rectangle.
+    assert!(matches!(
+        v.request_desktop_size(16, 4, v.single_screen_layout(16, 4)),
+        Err(ClientError::ApiMisuse(_))
+    ));
+    assert!(v.error().is_none(), "a refused command is not sticky");
+    // The initial layout (reason 0): one screen, id 7.
+    let mut wire = update(1);
+    wire.extend(eds(0, 0, 8, 4, &[(7, [0, 0, 8, 4])]));
+    v.handle_input(&wire, now()).unwrap();
+    assert!(v.capabilities().extended_desktop_size);
+    assert_eq!(v.screens().len(), 1);
+    let _ = layout_events(&mut v);
+    let _ = raw_bytes(&mut v);
+    // The one-screen layout keeps the screen's id.
+    let layout = v.single_screen_layout(16, 6);
+    assert_eq!(layout[0].id, 7);
+    let first = v.request_desktop_size(16, 6, layout).unwrap();
+    // SetDesktopSize: 251, padding, width, height, number-of-screens, padding, SCREENs.
+    assert_eq!(
+        raw_bytes(&mut v),
+        [
+            251, 0, 0, 16, 0, 6, 1, 0, //
+            0, 0, 0, 7, 0, 0, 0, 0, 0, 16, 0, 6, 0, 0, 0, 0
+        ]
+    );
+    // A second request, for an invalid layout (a screen outside the framebuffer).
+    let bad = vec![rfb_proto::Screen {
+        id: 7,
+        rect: Rect::new(10, 0, 16, 6),
+        flags: 0,
+    }];
+    let second = v.request_desktop_size(16, 6, bad).unwrap();
+    assert_ne!(first, second);
+    // The answers, in order: success (reason 1, status 0, the layout as asked) ...
+    let mut wire = update(1);
+    wire.extend(eds(1, 0, 16, 6, &[(7, [0, 0, 16, 6])]));
+    v.handle_input(&wire, now()).unwrap();
+    let evs = layout_events(&mut v);
+    let resized = evs
+        .iter()
+        .position(|e| matches!(e, ViewerEvent::Resized { width: 16, height: 6, screens } if screens.len() == 1));
+    let result = evs.iter().position(|e| {
+        *e == ViewerEvent::DesktopSizeResult {
+            request: first,
+            status: DesktopSizeStatus::Success,
+        }
+    });
+    assert!(resized.is_some() && result > resized, "{evs:?}");
+    assert_eq!(v.size(), Some((16, 6)));
+    // ... then status 3, invalid screen layout: the size stays.
+    let mut wire = update(1);
+    wire.extend(eds(1, 3, 0, 0, &[]));
+    v.handle_input(&wire, now()).unwrap();
+    assert_eq!(
+        layout_events(&mut v),
+        [ViewerEvent::DesktopSizeResult {
+            request: second,
+            status: DesktopSizeStatus::InvalidLayout
+        }]
+    );
+    assert_eq!(v.size(), Some((16, 6)));
+    // The same layout repeated (reason 0, as after a non-incremental request) is no
+    // resize; a change made by another client (reason 2) is.
+    let mut wire = update(1);
+    wire.extend(eds(0, 0, 16, 6, &[(7, [0, 0, 16, 6])]));
+    v.handle_input(&wire, now()).unwrap();
+    assert!(layout_events(&mut v).is_empty());
+    let mut wire = update(1);
+    wire.extend(eds(2, 0, 16, 6, &[(7, [0, 0, 8, 6]), (8, [8, 0, 8, 6])]));
+    v.handle_input(&wire, now()).unwrap();
+    assert!(matches!(
+        &layout_events(&mut v)[..],
+        [ViewerEvent::Resized { width: 16, height: 6, screens }] if screens.len() == 2
+    ));
+    // An unsolicited failure answer (nothing pending) is ignored.
+    let mut wire = update(1);
+    wire.extend(eds(1, 1, 0, 0, &[]));
+    v.handle_input(&wire, now()).unwrap();
+    assert!(layout_events(&mut v).is_empty());
+    assert_eq!(v.screens().len(), 2);
+}
+
+#[test]
+fn idle_timeout_is_off_by_default() {
+    let (v, _) = connect(ViewerConfig::default(), 4, 4);
+    assert_eq!(v.poll_timeout(), None);
+}
+
+#[test]
+fn idle_timeout_probes_then_gives_up() {
+    let n = Duration::from_secs(10);
+    let config = ViewerConfig {
+        idle_timeout: Some(n),
+        ..Default::default()
+    };
+    // `connect` feeds everything at `now()`; the fake clock starts there.
+    let t0 = now();
+    let (mut v, _) = connect(config, 4, 4);
+    let first = v.poll_timeout().unwrap();
+    assert!(
+        first >= t0 + n,
+        "the first deadline is a full period after the last byte"
+    );
+    // Before the deadline: nothing happens.
+    v.handle_timeout(first - Duration::from_secs(1)).unwrap();
+    assert!(raw_bytes(&mut v).is_empty());
+    // At the deadline: a probe the server must answer (no fences seen: a non-incremental
+    // FramebufferUpdateRequest for one pixel).
+    v.handle_timeout(first).unwrap();
+    assert_eq!(
+        raw_bytes(&mut v),
+        [3, 0, 0, 0, 0, 0, 0, 1, 0, 1],
+        "FramebufferUpdateRequest: type 3, incremental 0, x, y, width 1, height 1"
+    );
+    assert_eq!(v.poll_timeout(), Some(first + n));
+    // The server answers (an empty update): the clock restarts from that byte.
+    let answered = first + Duration::from_secs(3);
+    v.handle_input(&update(0), answered).unwrap();
+    let _ = raw_bytes(&mut v);
+    assert_eq!(v.poll_timeout(), Some(answered + n));
+    // It falls silent: probe, then give up a period after the probe.
+    v.handle_timeout(answered + n).unwrap();
+    assert!(!raw_bytes(&mut v).is_empty());
+    let err = v.handle_timeout(answered + n + n).unwrap_err();
+    assert_eq!(err, ClientError::TimedOut { silent_for: n + n });
+    // Sticky, no more deadlines, nothing more to send.
+    assert_eq!(v.error(), Some(&err));
+    assert_eq!(v.poll_timeout(), None);
+    assert!(v.handle_input(&update(0), answered + n + n).is_err());
+}
+
+#[test]
+fn idle_timeout_probes_with_a_fence_when_the_server_has_fences() {
+    let n = Duration::from_secs(5);
+    let config = ViewerConfig {
+        idle_timeout: Some(n),
+        continuous_updates: false,
+        ..Default::default()
+    };
+    let (mut v, _) = connect(config, 4, 4);
+    // A server fence request (flags = Request, no payload) shows fence support.
+    let t1 = now() + Duration::from_secs(1);
+    v.handle_input(&[248, 0, 0, 0, 0x80, 0, 0, 0, 0], t1)
+        .unwrap();
+    let _ = raw_bytes(&mut v);
+    assert_eq!(v.poll_timeout(), Some(t1 + n));
+    v.handle_timeout(t1 + n).unwrap();
+    // ClientFence: type 248, 3 padding, flags U32 = Request (bit 31), length U8, payload.
+    let bytes = raw_bytes(&mut v);
+    assert_eq!(bytes[..8], [248, 0, 0, 0, 0x80, 0, 0, 0]);
+    assert_eq!(usize::from(bytes[8]), bytes.len() - 9);
+    // The server's fence response (Request cleared, payload echoed) counts as an answer.
+    let mut response = bytes.clone();
+    response[4] = 0;
+    let t2 = t1 + n + Duration::from_millis(20);
+    v.handle_input(&response, t2).unwrap();
+    assert!(v.error().is_none());
+    assert_eq!(v.poll_timeout(), Some(t2 + n));
 }

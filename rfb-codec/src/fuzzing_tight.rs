@@ -3,13 +3,15 @@
 //! - [`decode_tight`]: arbitrary bytes as a stream of Tight rectangles; must never panic.
 //! - [`roundtrip_tight`]: arbitrary pixels through the lossless encoder and back; panics
 //!   only on a mismatch (a real bug).
+//! - [`decode_tight_png`]: arbitrary bytes as a stream of TightPNG rectangles; must never
+//!   panic.
 
 use bytes::BytesMut;
 use rfb_proto::{PixelFormat, Progress, Rect};
 
 use crate::fuzzing_zlib::formats;
 use crate::pixel::{pixel_value, put_pixel_value};
-use crate::tight::{GradientMode, TightConfig, TightDecoder, TightEncoder};
+use crate::tight::{GradientMode, TightConfig, TightDecoder, TightEncoder, TightPngDecoder};
 use crate::{CodecLimits, Framebuffer, RectDecoder, RectEncoder};
 
 /// `pixels` as Tight reproduces them losslessly in `format`: bits outside the colour
@@ -61,6 +63,45 @@ pub fn decode_tight(data: &[u8]) {
             Ok(Progress::Done { consumed, .. }) => {
                 let (payload, tail) = rest.split_at(consumed);
                 // Errors are expected; a stream error poisons only that stream.
+                let _ = dec.decode(rect, payload, &mut fb, &limits);
+                rest = tail;
+            }
+            Ok(Progress::NeedMore { at_least }) => {
+                assert!(at_least > rest.len(), "NeedMore must ask for more");
+                return;
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Decodes `data` as TightPNG rectangles, read like [`decode_tight`]: byte 0 picks the
+/// pixel format, then each rectangle is 4 bytes (x, y, width, height, one byte each, in a
+/// 48x40 framebuffer) followed by its payload (fill, JPEG or PNG).
+pub fn decode_tight_png(data: &[u8]) {
+    let Some((&sel, mut rest)) = data.split_first() else {
+        return;
+    };
+    let fmts = formats();
+    let format = fmts[usize::from(sel) % fmts.len()];
+    let mut fb = Framebuffer::new(48, 40, format);
+    let limits = CodecLimits {
+        max_payload: 1 << 16,
+        ..CodecLimits::default()
+    };
+    let mut dec = TightPngDecoder::new();
+    while rest.len() >= 4 {
+        let rect = Rect::new(
+            rest[0].into(),
+            rest[1].into(),
+            rest[2].into(),
+            rest[3].into(),
+        );
+        rest = &rest[4..];
+        match dec.frame(rect, &format, rest, &limits) {
+            Ok(Progress::Done { consumed, .. }) => {
+                let (payload, tail) = rest.split_at(consumed);
+                // Errors are expected (bad PNG, rectangle outside the framebuffer...).
                 let _ = dec.decode(rect, payload, &mut fb, &limits);
                 rest = tail;
             }
@@ -159,6 +200,13 @@ pub fn damage_compare(data: &[u8]) {
                 assert_eq!(k.eq(&a[cut..n], &b[cut..n]), a[cut..n] == b[cut..n]);
             }
         }
+        // First / last differing byte against a byte loop.
+        let (x, y) = (&a[..n], &b[..n]);
+        let want = (
+            x.iter().zip(y).position(|(p, q)| p != q),
+            x.iter().zip(y).rposition(|(p, q)| p != q),
+        );
+        assert_eq!(crate::damage::diff_positions(k, x, y), want, "{k:?}");
     }
     let w = u16::from(data[0] % 128) + 1;
     let h = u16::from(data[1] % 96) + 1;
@@ -207,6 +255,51 @@ pub fn damage_compare(data: &[u8]) {
         replay.put_pixels(r, &px).expect("put");
     }
     assert_eq!(replay, new, "damage replay differs");
+    // Without move detection every kernel finds exactly the per-tile bounding boxes of
+    // the changed pixels (a pixel loop), and leaves nothing changed behind.
+    let want = naive_tile_damage(&old, &new);
+    for k in Kernel::available() {
+        let mut t = DamageTracker::new(&old);
+        t.set_kernel(k);
+        t.set_detect_moves(false);
+        let d = t.refine(&new, &Region::from(new.rect())).expect("same size");
+        assert!(d.moves.is_empty());
+        assert_eq!(d.changed, want, "{k:?}");
+        let again = t.refine(&new, &Region::from(new.rect())).expect("same size");
+        assert!(again.changed.is_empty(), "{k:?}");
+    }
+}
+
+/// Per 64x64 tile, the bounding box of the pixels that differ (a plain pixel loop).
+fn naive_tile_damage(old: &Framebuffer, new: &Framebuffer) -> crate::Region {
+    let (w, h) = (usize::from(old.width()), usize::from(old.height()));
+    let bpp = old.format().bytes_per_pixel();
+    let t = usize::from(crate::damage::TILE);
+    let mut region = crate::Region::new();
+    for ty in (0..h).step_by(t) {
+        for tx in (0..w).step_by(t) {
+            let mut bb: Option<(usize, usize, usize, usize)> = None;
+            for y in ty..(ty + t).min(h) {
+                for x in tx..(tx + t).min(w) {
+                    let o = (y * w + x) * bpp;
+                    if old.data()[o..o + bpp] != new.data()[o..o + bpp] {
+                        bb = Some(bb.map_or((x, y, x, y), |(a, b, c, d)| {
+                            (a.min(x), b.min(y), c.max(x), d.max(y))
+                        }));
+                    }
+                }
+            }
+            if let Some((x0, y0, x1, y1)) = bb {
+                region.add_rect(Rect::new(
+                    x0 as u16,
+                    y0 as u16,
+                    (x1 - x0 + 1) as u16,
+                    (y1 - y0 + 1) as u16,
+                ));
+            }
+        }
+    }
+    region
 }
 
 #[cfg(test)]

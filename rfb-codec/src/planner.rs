@@ -15,7 +15,8 @@
 //!    at most 2048 wide, 65536 pixels), translated to the client's pixel format with
 //!    [`Translator`], and encoded with the client's preferred encoding.
 //!
-//! Which wire encoding: the first of Tight, ZRLE, Hextile, Zlib and Raw in the client's
+//! Which wire encoding: the first of TightPNG (true-colour clients only), Tight, ZRLE,
+//! Hextile, Zlib and Raw in the client's
 //! SetEncodings order (Raw if none). Per content class: with Tight, the encoder itself
 //! classifies each sub-rectangle once (one colour → fill, two → bitmap, ≤ 256 → palette,
 //! photo-like → JPEG when the client sent a quality level, else zlib with the copy or
@@ -29,8 +30,11 @@ use crate::copy_rect::encode_copy_rect;
 use crate::damage::Move;
 use crate::hextile::{HextileDecoder, HextileEncoder};
 use crate::raw::{RawDecoder, RawEncoder};
-use crate::rre::RreDecoder;
-use crate::tight::{split, GradientMode, TightConfig, TightDecoder, TightEncoder};
+use crate::rre::{CorreEncoder, RreDecoder, RreEncoder};
+use crate::trle::TrleEncoder;
+use crate::tight::{
+    split, GradientMode, TightConfig, TightDecoder, TightEncoder, TightPngConfig, TightPngEncoder,
+};
 use crate::zlib::{ZlibDecoder, ZlibEncoder};
 use crate::zrle::{ZrleDecoder, ZrleEncoder};
 use crate::{
@@ -54,30 +58,72 @@ pub const DEFAULT_ZLIB_LEVEL: u8 = 6;
 pub enum WireEncoding {
     /// Tight (7).
     Tight,
+    /// TightPNG (-260, noVNC): fills, JPEG and PNG. Chosen only for true-colour client
+    /// formats; a colour-map client gets the next encoding of its list.
+    TightPng,
     /// ZRLE (16).
     Zrle,
     /// Hextile (5).
     Hextile,
     /// Zlib (6).
     Zlib,
+    /// TRLE (15).
+    Trle,
+    /// RRE (2).
+    Rre,
+    /// CoRRE (4): rectangles are cut to at most 255x255.
+    Corre,
     /// Raw (0).
     Raw,
 }
 
 impl WireEncoding {
     /// The first encoding of `encodings` the planner can send (Raw if none).
+    ///
+    /// ```
+    /// use rfb_codec::planner::WireEncoding;
+    /// use rfb_proto::Encoding;
+    /// let list = [Encoding::COPY_RECT, Encoding::HEXTILE, Encoding::ZRLE];
+    /// assert_eq!(WireEncoding::choose(&list), WireEncoding::Hextile);
+    /// assert_eq!(WireEncoding::choose(&[]), WireEncoding::Raw);
+    /// ```
     pub fn choose(encodings: &[Encoding]) -> WireEncoding {
         for e in encodings {
             match *e {
                 Encoding::TIGHT => return WireEncoding::Tight,
+                Encoding::TIGHT_PNG => return WireEncoding::TightPng,
                 Encoding::ZRLE => return WireEncoding::Zrle,
                 Encoding::HEXTILE => return WireEncoding::Hextile,
                 Encoding::ZLIB => return WireEncoding::Zlib,
+                Encoding::TRLE => return WireEncoding::Trle,
+                Encoding::RRE => return WireEncoding::Rre,
+                Encoding::CORRE => return WireEncoding::Corre,
                 Encoding::RAW => return WireEncoding::Raw,
                 _ => {}
             }
         }
         WireEncoding::Raw
+    }
+
+    /// The encoding number written in rectangle headers.
+    ///
+    /// ```
+    /// use rfb_codec::planner::WireEncoding;
+    /// use rfb_proto::Encoding;
+    /// assert_eq!(WireEncoding::Corre.encoding(), Encoding::CORRE);
+    /// ```
+    pub fn encoding(self) -> Encoding {
+        match self {
+            WireEncoding::Tight => Encoding::TIGHT,
+            WireEncoding::TightPng => Encoding::TIGHT_PNG,
+            WireEncoding::Zrle => Encoding::ZRLE,
+            WireEncoding::Hextile => Encoding::HEXTILE,
+            WireEncoding::Zlib => Encoding::ZLIB,
+            WireEncoding::Trle => Encoding::TRLE,
+            WireEncoding::Rre => Encoding::RRE,
+            WireEncoding::Corre => Encoding::CORRE,
+            WireEncoding::Raw => Encoding::RAW,
+        }
     }
 }
 
@@ -99,7 +145,11 @@ enum Main {
     Zrle(Box<ZrleEncoder>),
     Hextile(HextileEncoder),
     Zlib(Box<ZlibEncoder>),
+    Trle(Box<TrleEncoder>),
+    Rre(RreEncoder),
+    Corre(CorreEncoder),
     Raw(RawEncoder),
+    TightPng(Box<TightPngEncoder>),
 }
 
 impl Main {
@@ -109,7 +159,11 @@ impl Main {
             Main::Zrle(e) => e.as_mut(),
             Main::Hextile(e) => e,
             Main::Zlib(e) => e.as_mut(),
+            Main::Trle(e) => e.as_mut(),
+            Main::Rre(e) => e,
+            Main::Corre(e) => e,
             Main::Raw(e) => e,
+            Main::TightPng(e) => e.as_mut(),
         }
     }
 }
@@ -147,6 +201,8 @@ pub struct UpdatePlanner {
     rre: bool,
     last_rect: bool,
     gradient: GradientMode,
+    /// zlib level of ZRLE and Zlib streams when the client sent no compress level.
+    default_level: u8,
     /// Translated pixels of one sub-rectangle.
     scratch: Vec<u8>,
 }
@@ -181,6 +237,7 @@ impl UpdatePlanner {
             rre: false,
             last_rect: false,
             gradient: GradientMode::Auto,
+            default_level: DEFAULT_ZLIB_LEVEL,
             scratch: Vec::new(),
         };
         p.set_pixel_format(client_format, client_palette)?;
@@ -205,6 +262,9 @@ impl UpdatePlanner {
             )?)
         };
         self.client_format = format;
+        // TightPNG depends on the format (true colour only): choose again.
+        let encodings = std::mem::take(&mut self.encodings);
+        self.set_encodings(&encodings);
         Ok(())
     }
 
@@ -216,25 +276,46 @@ impl UpdatePlanner {
         self.copy_rect = encodings.contains(&Encoding::COPY_RECT);
         self.rre = encodings.contains(&Encoding::RRE);
         self.last_rect = encodings.contains(&Encoding::LAST_RECT);
-        let wire = WireEncoding::choose(encodings);
+        let wire = if self.client_format.true_colour {
+            WireEncoding::choose(encodings)
+        } else {
+            let rest: Vec<Encoding> = encodings
+                .iter()
+                .copied()
+                .filter(|e| *e != Encoding::TIGHT_PNG)
+                .collect();
+            WireEncoding::choose(&rest)
+        };
         let level = encodings
             .iter()
             .find_map(|e| e.compress_level())
-            .unwrap_or(DEFAULT_ZLIB_LEVEL);
+            .unwrap_or(self.default_level)
+            .clamp(1, 9);
         let tight_config = TightConfig {
             gradient: self.gradient_for(encodings),
             ..TightConfig::from_encodings(encodings)
         };
         match (&mut self.main, wire) {
             (Main::Tight(t), WireEncoding::Tight) => t.set_config(tight_config),
-            (Main::Zrle(_), WireEncoding::Zrle) | (Main::Zlib(_), WireEncoding::Zlib) => {}
+            (Main::TightPng(t), WireEncoding::TightPng) => {
+                t.set_config(TightPngConfig::from_encodings(encodings))
+            }
+            (Main::Zrle(_), WireEncoding::Zrle)
+            | (Main::Zlib(_), WireEncoding::Zlib)
+            | (Main::Trle(_), WireEncoding::Trle) => {}
             _ => {
                 self.main = match wire {
                     WireEncoding::Tight => Main::Tight(Box::new(TightEncoder::new(tight_config))),
                     WireEncoding::Zrle => Main::Zrle(Box::new(ZrleEncoder::new(level.into()))),
                     WireEncoding::Hextile => Main::Hextile(HextileEncoder),
                     WireEncoding::Zlib => Main::Zlib(Box::new(ZlibEncoder::new(level.into()))),
+                    WireEncoding::Trle => Main::Trle(Box::default()),
+                    WireEncoding::Rre => Main::Rre(RreEncoder),
+                    WireEncoding::Corre => Main::Corre(CorreEncoder),
                     WireEncoding::Raw => Main::Raw(RawEncoder),
+                    WireEncoding::TightPng => Main::TightPng(Box::new(TightPngEncoder::new(
+                        TightPngConfig::from_encodings(encodings),
+                    ))),
                 };
             }
         }
@@ -257,6 +338,22 @@ impl UpdatePlanner {
         }
     }
 
+    /// Sets the zlib level (1–9) of ZRLE and Zlib streams started from now on for a
+    /// client that sends no compress level (default [`DEFAULT_ZLIB_LEVEL`]). A stream
+    /// already started keeps its level (a running zlib stream cannot change it).
+    ///
+    /// ```
+    /// use rfb_codec::planner::UpdatePlanner;
+    /// use rfb_codec::PixelFormat;
+    /// use rfb_proto::Encoding;
+    /// let mut p = UpdatePlanner::new(PixelFormat::RGB888, PixelFormat::RGB888, None, &[]).unwrap();
+    /// p.set_default_compress_level(1);
+    /// p.set_encodings(&[Encoding::ZRLE]); // its stream starts at level 1
+    /// ```
+    pub fn set_default_compress_level(&mut self, level: u8) {
+        self.default_level = level.clamp(1, 9);
+    }
+
     fn gradient_for(&self, encodings: &[Encoding]) -> GradientMode {
         if encodings.contains(&Encoding::TIGHT_PNG) {
             GradientMode::Never
@@ -270,10 +367,82 @@ impl UpdatePlanner {
         self.wire
     }
 
+    /// Bytes held by the planner's own scratch buffers (translated pixels), for memory
+    /// accounting; the encoders' compression state is not included.
+    pub fn scratch_capacity(&self) -> usize {
+        self.scratch.capacity()
+    }
+
+    /// Releases scratch memory beyond `keep` bytes (call when the client goes idle; the
+    /// next update allocates again as needed).
+    pub fn shrink_scratch(&mut self, keep: usize) {
+        if self.scratch.capacity() > keep {
+            self.scratch = Vec::with_capacity(keep);
+        }
+    }
+
     /// Appends one FramebufferUpdate to `out`: CopyRects for `moves` (source positions
     /// relative to the client's current framebuffer), then the `changed` region of `fb`
     /// (in the server format; clipped to it). Returns what was written.
     pub fn plan(
+        &mut self,
+        fb: &Framebuffer,
+        changed: &Region,
+        moves: &[Move],
+        out: &mut BytesMut,
+    ) -> Result<PlanSummary, CodecError> {
+        let start = out.len();
+        out.put_u8(0);
+        out.put_u8(0);
+        let count_at = out.len();
+        out.put_u16(0);
+        let mut sum = match self.encode_rects(fb, changed, moves, out) {
+            Ok(sum) => sum,
+            Err(e) => {
+                out.truncate(start);
+                return Err(e);
+            }
+        };
+        match u16::try_from(sum.rects) {
+            Ok(n) if n < u16::MAX => out[count_at..count_at + 2].copy_from_slice(&n.to_be_bytes()),
+            _ if self.last_rect => {
+                out[count_at..count_at + 2].copy_from_slice(&u16::MAX.to_be_bytes());
+                put_header(out, Rect::new(0, 0, 0, 0), Encoding::LAST_RECT);
+            }
+            _ => {
+                out.truncate(start);
+                return Err(CodecError::ApiMisuse {
+                    what: format!("{} rectangles in one update without LastRect", sum.rects),
+                });
+            }
+        }
+        sum.bytes = out.len() - start;
+        Ok(sum)
+    }
+
+    /// Appends the rectangles of an update without its header: for a server that puts
+    /// pseudo-rectangles (cursor, desktop size...) in the same FramebufferUpdate and
+    /// writes the header and count itself. CopyRects for `moves` first, then the solid
+    /// areas and the rest of `changed`. Returns the rectangles written
+    /// ([`PlanSummary::rects`]) and their bytes. On error, `out` may hold part of the
+    /// rectangles: the caller drops them (and the connection: a zlib stream may have
+    /// advanced).
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use rfb_codec::planner::UpdatePlanner;
+    /// use rfb_codec::{Framebuffer, PixelFormat, Rect, Region};
+    /// use rfb_proto::Encoding;
+    ///
+    /// let fb = Framebuffer::new(300, 300, PixelFormat::RGB888);
+    /// let mut planner =
+    ///     UpdatePlanner::new(*fb.format(), *fb.format(), None, &[Encoding::CORRE]).unwrap();
+    /// let mut out = BytesMut::new();
+    /// let s = planner.encode_rects(&fb, &Region::from(fb.rect()), &[], &mut out).unwrap();
+    /// assert_eq!(s.rects, 4); // CoRRE pieces are at most 255x255
+    /// assert_eq!(s.bytes, out.len());
+    /// ```
+    pub fn encode_rects(
         &mut self,
         fb: &Framebuffer,
         changed: &Region,
@@ -286,10 +455,6 @@ impl UpdatePlanner {
             });
         }
         let start = out.len();
-        out.put_u8(0);
-        out.put_u8(0);
-        let count_at = out.len();
-        out.put_u16(0);
         let mut sum = PlanSummary::default();
         let mut changed = changed.clip(fb.rect());
         for m in moves {
@@ -305,7 +470,7 @@ impl UpdatePlanner {
         }
         // Solid areas first.
         let mut solids = Region::new();
-        let solid_ok = matches!(self.wire, WireEncoding::Tight) || self.rre;
+        let solid_ok = matches!(self.wire, WireEncoding::Tight | WireEncoding::TightPng) || self.rre;
         if solid_ok {
             let mut found = Vec::new();
             for r in changed.rects() {
@@ -326,23 +491,12 @@ impl UpdatePlanner {
         } else {
             changed.subtract(&solids)
         };
+        let corre = matches!(self.wire, WireEncoding::Corre);
         for r in rest.rects() {
-            for sub in split(r) {
+            let pieces = if corre { split_corre(r) } else { split(r) };
+            for sub in pieces {
                 self.put_encoded(fb, sub, out)?;
                 sum.rects += 1;
-            }
-        }
-        match u16::try_from(sum.rects) {
-            Ok(n) if n < u16::MAX => out[count_at..count_at + 2].copy_from_slice(&n.to_be_bytes()),
-            _ if self.last_rect => {
-                out[count_at..count_at + 2].copy_from_slice(&u16::MAX.to_be_bytes());
-                put_header(out, Rect::new(0, 0, 0, 0), Encoding::LAST_RECT);
-            }
-            _ => {
-                out.truncate(start);
-                return Err(CodecError::ApiMisuse {
-                    what: format!("{} rectangles in one update without LastRect", sum.rects),
-                });
             }
         }
         sum.bytes = out.len() - start;
@@ -361,6 +515,10 @@ impl UpdatePlanner {
     }
 
     fn put_solid(&mut self, r: Rect, px: &[u8], out: &mut BytesMut) -> Result<(), CodecError> {
+        if let Main::TightPng(t) = &mut self.main {
+            put_header(out, r, Encoding::TIGHT_PNG);
+            return t.encode_fill(px, &self.client_format, out);
+        }
         if let Main::Tight(t) = &mut self.main {
             put_header(out, r, Encoding::TIGHT);
             return t.encode_fill(px, &self.client_format, out);
@@ -462,6 +620,24 @@ fn find_solid(fb: &Framebuffer, r: Rect, found: &mut Vec<(Rect, Vec<u8>)>) {
             found.push((part, px.clone()));
         }
     }
+}
+
+/// Cuts `r` into CoRRE pieces of at most 255x255.
+fn split_corre(r: Rect) -> Vec<Rect> {
+    const MAX: u16 = 255;
+    let mut v = Vec::new();
+    let mut y = 0;
+    while y < r.height {
+        let h = (r.height - y).min(MAX);
+        let mut x = 0;
+        while x < r.width {
+            let w = (r.width - x).min(MAX);
+            v.push(Rect::new(r.x + x, r.y + y, w, h));
+            x += w;
+        }
+        y += h;
+    }
+    v
 }
 
 fn split_width(r: Rect) -> Vec<Rect> {

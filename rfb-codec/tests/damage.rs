@@ -87,6 +87,83 @@ proptest! {
     }
 }
 
+/// Per hint rectangle and 64x64 grid tile, the bounding box of the pixels that differ
+/// (a plain pixel loop: the reference `refine` without move detection must match).
+fn naive_damage(old: &Framebuffer, new: &Framebuffer, hint: &Region) -> Region {
+    let bpp = old.format().bytes_per_pixel();
+    let w = usize::from(old.width());
+    let mut out = Region::new();
+    for r in hint.clip(old.rect()).rects() {
+        let (x0, x1, y0, y1) = (
+            usize::from(r.x),
+            r.right() as usize,
+            usize::from(r.y),
+            r.bottom() as usize,
+        );
+        for ty in (y0 / 64 * 64..y1).step_by(64) {
+            for tx in (x0 / 64 * 64..x1).step_by(64) {
+                let mut bb: Option<(usize, usize, usize, usize)> = None;
+                for y in ty.max(y0)..(ty + 64).min(y1) {
+                    for x in tx.max(x0)..(tx + 64).min(x1) {
+                        let o = (y * w + x) * bpp;
+                        if old.data()[o..o + bpp] != new.data()[o..o + bpp] {
+                            bb = Some(bb.map_or((x, y, x, y), |(a, b, c, d)| {
+                                (a.min(x), b.min(y), c.max(x), d.max(y))
+                            }));
+                        }
+                    }
+                }
+                if let Some((a, b, c, d)) = bb {
+                    out.add_rect(Rect::new(
+                        a as u16,
+                        b as u16,
+                        (c - a + 1) as u16,
+                        (d - b + 1) as u16,
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    /// Without move detection, `refine` (row compares, difference search, in-place copy)
+    /// finds exactly the per-tile bounding boxes of a pixel loop, with every kernel and
+    /// arbitrary unaligned hints, and keeps an exact copy of the frame.
+    #[test]
+    fn refine_matches_pixel_loop(
+        seed in any::<u32>(),
+        edits in prop::collection::vec((0u16..200, 0u16..150, 1u16..70, 1u16..70, any::<u8>()), 0..6),
+        dots in prop::collection::vec((0u16..200, 0u16..150), 0..8),
+        hints in prop::collection::vec((0u16..200, 0u16..150, 1u16..200, 1u16..150), 1..4),
+        kernel in 0usize..4,
+    ) {
+        let old = textured(200, 150, seed);
+        let mut new = old.clone();
+        for (x, y, w, h, v) in edits {
+            new.fill(Rect::new(x, y, w, h).clip_to(200, 150), &[v, v ^ 1, v, 0]).unwrap();
+        }
+        for (x, y) in dots {
+            new.fill(Rect::new(x, y, 1, 1), &[1, 2, 3, 0]).unwrap();
+        }
+        let mut hint = Region::new();
+        for (x, y, w, h) in hints {
+            hint.add_rect(Rect::new(x, y, w, h).clip_to(200, 150));
+        }
+        let ks = Kernel::available();
+        let mut t = DamageTracker::new(&old);
+        t.set_kernel(ks[kernel % ks.len()]);
+        t.set_detect_moves(false);
+        let d = t.refine(&new, &hint).unwrap();
+        prop_assert!(d.moves.is_empty());
+        prop_assert_eq!(&d.changed, &naive_damage(&old, &new, &hint));
+        // Inside the hint the tracker now holds `new`.
+        let again = t.refine(&new, &hint).unwrap();
+        prop_assert!(again.changed.is_empty());
+    }
+}
+
 #[test]
 fn scroll_is_detected() {
     let old = textured(640, 480, 7);

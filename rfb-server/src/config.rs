@@ -40,6 +40,14 @@ pub struct ServerConfig {
     /// sent, and input is not parsed while more do; so a viewer that never reads holds
     /// at most this plus one update. Default 256 KiB.
     pub update_budget: usize,
+    /// The product acts on xvp requests (shutdown, reboot, reset of the machine whose
+    /// screen is shared). When true, viewers that list the xvp pseudo-encoding get
+    /// XVP_INIT and their requests arrive as events (answer a failure with
+    /// [`ServerConnection::xvp_fail`]); when false, every request is answered XVP_FAIL
+    /// by the connection. Default false.
+    ///
+    /// [`ServerConnection::xvp_fail`]: crate::ServerConnection::xvp_fail
+    pub xvp: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -64,6 +72,7 @@ impl ServerConfig {
             max_pending_handshake_input: 1024,
             max_pending_events: 64,
             update_budget: 256 << 10,
+            xvp: false,
         }
     }
 

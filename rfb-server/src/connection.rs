@@ -122,6 +122,10 @@ pub struct ServerConnection {
     security_type: Option<SecurityType>,
     parse_state: ClientParseState,
     pub(crate) view_only: bool,
+    /// Bytes handed out by `poll_transmit` so far (the stream position of `out`'s start).
+    pub(crate) taken: u64,
+    /// When the buffered input arrived (for input parsed later, after back-pressure).
+    input_at: Option<Instant>,
 }
 
 impl std::fmt::Debug for ServerConnection {
@@ -183,8 +187,10 @@ pub(crate) struct Cx<'a> {
     pub(crate) inbuf: &'a mut BytesMut,
     pub(crate) out: &'a mut BytesMut,
     pub(crate) events: &'a mut VecDeque<ServerEvent>,
-    pub(crate) parse_state: &'a ClientParseState,
+    pub(crate) parse_state: &'a mut ClientParseState,
     pub(crate) view_only: bool,
+    /// When the input being handled arrived, if the caller said.
+    pub(crate) now: Option<Instant>,
 }
 
 impl Cx<'_> {
@@ -419,6 +425,8 @@ impl ServerConnection {
             security_type: None,
             parse_state: ClientParseState::default(),
             view_only: false,
+            taken: 0,
+            input_at: None,
         }
     }
 
@@ -460,10 +468,23 @@ impl ServerConnection {
     }
 
     /// Bytes received from the client.
+    ///
+    /// Fence answers that arrive this way acknowledge bytes but give no round-trip
+    /// time; drivers use [`handle_input_at`](Self::handle_input_at).
     pub fn handle_input(&mut self, data: &[u8]) -> Result<(), ServerError> {
         self.check()?;
         self.inbuf.extend_from_slice(data);
-        self.run()
+        self.input_at = None;
+        self.run(None)
+    }
+
+    /// Bytes received from the client at `now` (the time measures the round trip of
+    /// fence-based flow control).
+    pub fn handle_input_at(&mut self, data: &[u8], now: Instant) -> Result<(), ServerError> {
+        self.check()?;
+        self.inbuf.extend_from_slice(data);
+        self.input_at = Some(now);
+        self.run(Some(now))
     }
 
     /// The client closed its sending side.
@@ -509,6 +530,9 @@ impl ServerConnection {
     /// Bytes to send to the client, if any (also after a fatal error, until drained).
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         let bytes = (!self.out.is_empty()).then(|| self.out.split().freeze());
+        if let Some(b) = &bytes {
+            self.taken += b.len() as u64;
+        }
         self.resume();
         bytes
     }
@@ -541,7 +565,7 @@ impl ServerConnection {
             && !self.inbuf.is_empty()
             && matches!(self.state, Ok(State::Normal(_)))
         {
-            let _ = self.run();
+            let _ = self.run(self.input_at);
         }
     }
 
@@ -564,13 +588,14 @@ impl ServerConnection {
             inbuf: &mut self.inbuf,
             out: &mut self.out,
             events: &mut self.events,
-            parse_state: &self.parse_state,
+            parse_state: &mut self.parse_state,
             view_only: self.view_only,
+            now: None,
         };
         match waiting.decide(decision, &mut cx) {
             Ok(next) => {
                 self.state = Ok(next);
-                self.run()
+                self.run(None)
             }
             Err(e) => {
                 self.state = Err(e.clone());
@@ -614,8 +639,9 @@ impl ServerConnection {
         self.state.as_ref().map_err(Clone::clone)
     }
 
-    /// Drives the state machine over buffered input until it waits.
-    pub(crate) fn run(&mut self) -> Result<(), ServerError> {
+    /// Drives the state machine over buffered input (that arrived at `now`, if known)
+    /// until it waits.
+    pub(crate) fn run(&mut self, now: Option<Instant>) -> Result<(), ServerError> {
         loop {
             let state =
                 match std::mem::replace(&mut self.state, Err(ServerError::ApiMisuse("poisoned"))) {
@@ -632,8 +658,9 @@ impl ServerConnection {
                 inbuf: &mut self.inbuf,
                 out: &mut self.out,
                 events: &mut self.events,
-                parse_state: &self.parse_state,
+                parse_state: &mut self.parse_state,
                 view_only: self.view_only,
+                now,
             };
             let result = match state {
                 State::AwaitVersion(s) => s.advance(&mut cx),

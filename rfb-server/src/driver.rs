@@ -7,7 +7,10 @@
 //!
 //! Flow control: an update is encoded only when the viewer asked for one (or has
 //! continuous updates) and fewer than [`ServerConfig::update_budget`] bytes wait to be
-//! written (in the connection and in the task's writer together). A viewer that never
+//! written (in the connection and in the task's writer together); with continuous
+//! updates and Fence, also only while the viewer has acknowledged all but a congestion
+//! window of what it was sent (the connection is given the time of every read and
+//! update, so it measures round trips). A viewer that never
 //! reads therefore holds at most the budget plus one update, while its pending region
 //! keeps merging newer frames.
 //!
@@ -214,6 +217,7 @@ enum Command {
     Name(String),
     Cursor(CursorImage),
     AnswerResize(u16),
+    XvpFail(u8),
 }
 
 struct ViewerEntry {
@@ -515,6 +519,13 @@ impl ServerHandle {
         self.inner.command(viewer, Command::AnswerResize(status))
     }
 
+    /// Tells a viewer that its xvp request (with [`ServerConfig::xvp`] set, delivered as
+    /// a [`ServerEvent::Message`] holding `ClientMessage::Xvp`) failed, with the
+    /// request's `version`. Returns false if the viewer is unknown.
+    pub fn xvp_fail(&self, viewer: ViewerId, version: u8) -> bool {
+        self.inner.command(viewer, Command::XvpFail(version))
+    }
+
     /// Switches one viewer between view-only and control. Returns false if unknown.
     pub fn set_view_only(&self, viewer: ViewerId, view_only: bool) -> bool {
         self.inner.command(viewer, Command::ViewOnly(view_only))
@@ -763,7 +774,7 @@ where
             if conn.wants_update()
                 && wbuf.len() + conn.pending_transmit() < inner.options.config.update_budget
             {
-                let _ = conn.write_update(&frame);
+                let _ = conn.write_update_at(&frame, std::time::Instant::now());
             }
         }
         if let Some(e) = conn.error() {
@@ -798,7 +809,7 @@ where
             r = rd.read(&mut rbuf), if reading => match r {
                 Ok(0) => eof = true,
                 Ok(n) => {
-                    let _ = conn.handle_input(&rbuf[..n]);
+                    let _ = conn.handle_input_at(&rbuf[..n], std::time::Instant::now());
                 }
                 Err(e) => return format!("read failed: {e}"),
             },
@@ -809,6 +820,13 @@ where
                     if wbuf.is_empty() {
                         if let Err(e) = wr.flush().await {
                             return format!("write failed: {e}");
+                        }
+                        if conn.pending_transmit() == 0 {
+                            // Everything is written: drop the written buffer (it shares
+                            // the connection's output allocation) and let the connection
+                            // release what grew for a large update.
+                            wbuf = Bytes::new();
+                            conn.shrink_buffers();
                         }
                     }
                 }
@@ -903,6 +921,9 @@ fn apply(inner: &Inner, conn: &mut ServerConnection, id: ViewerId, cmd: Command,
         }
         Command::AnswerResize(status) if normal => {
             let _ = conn.answer_desktop_size(status);
+        }
+        Command::XvpFail(version) if normal => {
+            let _ = conn.xvp_fail(version);
         }
         _ => {}
     }

@@ -18,20 +18,26 @@
 //!
 //! In the normal phase the connection handles the protocol's housekeeping itself
 //! (SetPixelFormat, SetEncodings with the quality/compress levels, update requests,
-//! continuous updates, fences, Extended Clipboard negotiation) and delivers input,
-//! clipboard text and resize requests as events; a view-only viewer's input is dropped.
+//! continuous updates, fences, Extended Clipboard negotiation, the ExtendedMouseButtons
+//! confirmation, XVP_INIT/XVP_FAIL) and delivers input, clipboard text and resize
+//! requests as events; a view-only viewer's input is dropped.
 //! Commands send the bell, clipboard text, a new desktop name, a cursor shape, or a
 //! resized desktop.
 //!
 //! **Diff once, fan out.** A [`Session`] holds the product's current frame: each new
-//! frame comes with a [`Damage`] hint (or a [`CopyMove`]), one pass refines the hint to
-//! the 64x64 tiles that really changed, and every viewer accumulates its own
-//! [`PendingUpdate`]. A connection encodes an update ([`ServerConnection::write_update`])
+//! frame comes with a [`Damage`] hint (or a [`CopyMove`]), one pass (rfb-codec's
+//! `DamageTracker`) refines the hint to the pixels that really changed and recognises
+//! moved content (scrolls, window drags) the product did not report, and every viewer
+//! accumulates its own [`PendingUpdate`]. A connection encodes an update ([`ServerConnection::write_update`])
 //! only when its viewer asked for one (or has continuous updates) and fewer than
 //! [`ServerConfig::update_budget`] bytes wait to be sent; a slow viewer gets merged,
-//! newer frames, never a queue. Pixels are translated to each viewer's format and
-//! written in the first encoding of its list that `rfb-codec` can produce (ZRLE, TRLE,
-//! Zlib, Hextile, RRE, CoRRE, Raw), with CopyRect for moves.
+//! newer frames, never a queue. Each viewer's updates are planned by rfb-codec's
+//! `UpdatePlanner`: CopyRect for moves, large solid areas as single fills, the rest cut
+//! into sub-rectangles, translated to the viewer's format and written in the first
+//! encoding of its list the planner can produce (Tight — with JPEG for photo-like
+//! content when the viewer sent a quality level —, ZRLE, Hextile, Zlib, TRLE, RRE,
+//! CoRRE, Raw). ZRLE and Zlib streams use zlib level 1 unless the viewer sends a
+//! compress level.
 //!
 //! **Back-pressure.** [`ServerConnection::wants_input`] turns false while
 //! [`ServerConfig::max_pending_events`] events or `update_budget` bytes of output wait,
@@ -52,9 +58,13 @@
 //! it was not offered is refused (a server offering only VNC Authentication never lets
 //! "None" through); Extended Clipboard data is inflated with a cap.
 //!
-//! Not yet: Tight/JPEG encoding, fence-based RTT flow control for continuous updates
-//! (the byte budget stands in), ExtendedMouseButtons, PointerPos, xvp replies (xvp
-//! requests are delivered as events), TLS security types.
+//! **Flow control.** With continuous updates and Fence, each update is followed by a
+//! fence whose answer acknowledges it and measures the round trip; no update is written
+//! while more than a congestion window (TigerVNC's delay-based estimate of bandwidth ×
+//! RTT, 4 KiB to 4 MiB) is unacknowledged
+//! ([`ServerConnection::congestion_window`]). The byte budget stays a hard cap.
+//!
+//! Not yet: PointerPos, TLS security types.
 
 mod auth;
 mod clipboard;
@@ -63,6 +73,7 @@ mod connection;
 #[cfg(feature = "tokio")]
 pub mod driver;
 mod error;
+mod flow;
 mod normal;
 mod pending;
 mod random;

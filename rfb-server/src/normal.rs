@@ -2,10 +2,13 @@
 //! requests, continuous updates, fences, clipboard negotiation) and the commands the
 //! product gives a viewer.
 
+use std::time::{Duration, Instant};
+
 use bytes::{Buf, BytesMut};
 use rfb_codec::cursor::CursorImage;
 use rfb_codec::{Framebuffer, Palette, Region};
 use rfb_proto::clipboard::{Actions, ExtendedClipboard, Formats};
+use rfb_proto::client::Xvp;
 use rfb_proto::server::{ExtendedDesktopSize, SetColourMapEntries};
 use rfb_proto::{
     ClientMessage, CutText, Encoding, Error as ProtoError, Fence, PeerMisbehaved, PixelFormat,
@@ -14,6 +17,7 @@ use rfb_proto::{
 
 use crate::clipboard;
 use crate::connection::{Cx, State, Step};
+use crate::flow::Congestion;
 use crate::update::{Features, Updater};
 use crate::{PendingUpdate, ServerConnection, ServerError, ServerEvent};
 
@@ -40,6 +44,20 @@ struct Viewer {
     /// Our clipboard text, kept to answer an Extended Clipboard Request.
     our_text: Option<String>,
     resize_requested: bool,
+    /// ExtendedMouseButtons was confirmed.
+    ext_mouse_announced: bool,
+    /// XVP_INIT was sent.
+    xvp_announced: bool,
+    /// Fence-based flow control (used while continuous updates are on).
+    flow: Congestion,
+}
+
+impl Viewer {
+    /// Whether updates are paced by fences: the viewer answers fences and does not
+    /// ask for each update.
+    fn flow_controlled(&self) -> bool {
+        self.features.fence && self.updater.continuous.is_some()
+    }
 }
 
 impl Normal {
@@ -60,6 +78,9 @@ impl Normal {
                 client_clip: None,
                 our_text: None,
                 resize_requested: false,
+                ext_mouse_announced: false,
+                xvp_announced: false,
+                flow: Congestion::default(),
             }),
         }
     }
@@ -144,6 +165,23 @@ impl Normal {
                     v.announced.qemu_key = true;
                     v.updater.qemu_key_ack = true;
                 }
+                let ext_mouse = list.contains(&Encoding::EXTENDED_MOUSE_BUTTONS);
+                // From now on the viewer may send the extended PointerEvent form (a
+                // viewer that lists the extension keeps the marker bit clear until it
+                // has the confirmation, so switching the parser at once is safe).
+                cx.parse_state.extended_mouse_buttons = ext_mouse;
+                if ext_mouse && !v.ext_mouse_announced {
+                    v.ext_mouse_announced = true;
+                    v.updater.ext_mouse_ack = true;
+                }
+                if list.contains(&Encoding::XVP) && cx.config.xvp && !v.xvp_announced {
+                    v.xvp_announced = true;
+                    ServerMessage::Xvp(Xvp {
+                        version: XVP_VERSION,
+                        code: Xvp::INIT,
+                    })
+                    .encode(cx.out);
+                }
                 if f.extended_desktop_size && !v.announced.extended_desktop_size {
                     // Tells the viewer the layout (and that SetDesktopSize is understood).
                     v.announced.extended_desktop_size = true;
@@ -184,6 +222,17 @@ impl Normal {
             ClientMessage::Fence(f) if f.is_request() => {
                 ServerMessage::Fence(f.response()).encode(cx.out);
             }
+            ClientMessage::Fence(f) => {
+                v.flow.on_response(&f, cx.now);
+            }
+            // Refused at once when the product does not do xvp, or the viewer may not.
+            ClientMessage::Xvp(x) if cx.view_only || !cx.config.xvp => {
+                ServerMessage::Xvp(Xvp {
+                    version: x.version,
+                    code: Xvp::FAIL,
+                })
+                .encode(cx.out);
+            }
             ClientMessage::KeyEvent(_)
             | ClientMessage::PointerEvent(_)
             | ClientMessage::QemuKeyEvent(_)
@@ -218,7 +267,7 @@ impl Normal {
                     cx.events.push_back(ServerEvent::DesktopSizeRequested(req));
                 }
             }
-            // Fence responses; input and classic cut text from a view-only viewer.
+            // Input and classic cut text from a view-only viewer.
             _ => {}
         }
         Ok(())
@@ -270,6 +319,12 @@ impl Normal {
         Ok(())
     }
 }
+
+/// Capacity a buffer keeps when [`ServerConnection::shrink_buffers`] releases memory.
+const KEEP_BUFFER: usize = 4 << 10;
+
+/// The highest xvp version this crate speaks (the only one defined).
+const XVP_VERSION: u8 = 1;
 
 fn send_ext(out: &mut BytesMut, ext: ExtendedClipboard) {
     ServerMessage::ServerCutText(CutText::Extended(ext)).encode(out);
@@ -376,26 +431,64 @@ impl ServerConnection {
     }
 
     /// True if [`write_update`](Self::write_update) would write an update now: the
-    /// viewer asked for one (or has continuous updates), something is due, and fewer
-    /// than [`ServerConfig::update_budget`](crate::ServerConfig::update_budget) bytes
-    /// are waiting to be sent.
+    /// viewer asked for one (or has continuous updates), something is due, fewer than
+    /// [`ServerConfig::update_budget`](crate::ServerConfig::update_budget) bytes are
+    /// waiting to be sent, and (continuous updates with Fence) fewer than the
+    /// [`congestion_window`](Self::congestion_window) bytes are unacknowledged. Also
+    /// true when the window is full and a fence must be sent to learn when it empties
+    /// (then `write_update` sends only that fence).
     pub fn wants_update(&self) -> bool {
+        let pos = self.stream_position();
         match self.normal() {
             Some(v) => {
                 v.updater.may_send()
                     && v.updater.has_content()
                     && self.out.len() < self.config.update_budget
+                    && (!v.flow_controlled()
+                        || !v.flow.is_congested(pos)
+                        || v.flow.needs_fence(pos))
             }
             None => false,
         }
+    }
+
+    /// Bytes queued for the viewer since the connection began (taken by
+    /// `poll_transmit` or still waiting).
+    fn stream_position(&self) -> u64 {
+        self.taken + self.out.len() as u64
     }
 
     /// Encodes one FramebufferUpdate from `frame` (the whole screen, in the server's
     /// native pixel format) if [`wants_update`](Self::wants_update); returns whether it
     /// did. A frame of a new size resizes the viewer (DesktopSize or
     /// ExtendedDesktopSize; a viewer that supports neither is disconnected).
+    ///
+    /// Without a time, fence-based flow control still waits for fence answers but
+    /// cannot measure round trips, so the window stays at its initial size: drivers
+    /// use [`write_update_at`](Self::write_update_at).
     pub fn write_update(&mut self, frame: &Framebuffer) -> Result<bool, ServerError> {
+        self.write_update_inner(frame, None)
+    }
+
+    /// [`write_update`](Self::write_update) at `now`: with continuous updates and
+    /// Fence, the update is followed by a fence whose answer measures the round trip
+    /// (see [`congestion_window`](Self::congestion_window)).
+    pub fn write_update_at(
+        &mut self,
+        frame: &Framebuffer,
+        now: Instant,
+    ) -> Result<bool, ServerError> {
+        self.write_update_inner(frame, Some(now))
+    }
+
+    fn write_update_inner(
+        &mut self,
+        frame: &Framebuffer,
+        now: Option<Instant>,
+    ) -> Result<bool, ServerError> {
         let budget = self.config.update_budget;
+        let taken = self.taken;
+        let position = move |out: &BytesMut| taken + out.len() as u64;
         let (v, out) = self.normal_mut()?;
         if frame.format() != &v.native {
             return Err(ServerError::ApiMisuse(
@@ -418,6 +511,17 @@ impl ServerConnection {
         if !(v.updater.may_send() && v.updater.has_content() && out.len() < budget) {
             return Ok(false);
         }
+        let flow = v.flow_controlled();
+        if flow {
+            v.flow.before_update(now);
+            let pos = position(out);
+            if v.flow.is_congested(pos) {
+                if v.flow.needs_fence(pos) {
+                    v.flow.send_fence(out, position, now, false);
+                }
+                return Ok(false);
+            }
+        }
         let before = out.len();
         let result = v.updater.write_update(
             frame,
@@ -431,6 +535,9 @@ impl ServerConnection {
         if result.is_err() {
             out.truncate(before);
         }
+        if wrote && flow {
+            v.flow.send_fence(out, position, now, true);
+        }
         let (width, height) = (v.width, v.height);
         if let Err(e) = result {
             self.state = Err(e.clone());
@@ -439,6 +546,40 @@ impl ServerConnection {
         self.desktop.width = width;
         self.desktop.height = height;
         Ok(wrote)
+    }
+
+    /// The congestion window of fence-based flow control, in bytes: while continuous
+    /// updates are on and the viewer answers fences, no update is written while this
+    /// many bytes are unacknowledged. `None` outside the normal phase.
+    pub fn congestion_window(&self) -> Option<usize> {
+        self.normal()
+            .map(|v| usize::try_from(v.flow.window()).unwrap_or(usize::MAX))
+    }
+
+    /// Bytes queued for the viewer that no fence answer has acknowledged yet.
+    pub fn bytes_in_flight(&self) -> Option<u64> {
+        let pos = self.stream_position();
+        self.normal().map(|v| v.flow.in_flight(pos))
+    }
+
+    /// The last round-trip time measured with a fence (sent with
+    /// [`write_update_at`](Self::write_update_at), answered in
+    /// [`handle_input_at`](Self::handle_input_at)).
+    pub fn round_trip_time(&self) -> Option<Duration> {
+        self.normal().and_then(|v| v.flow.rtt())
+    }
+
+    /// Tells the viewer that its xvp request (delivered as
+    /// `ServerEvent::Message(ClientMessage::Xvp(request))`) failed: an XVP_FAIL with
+    /// the request's version. Requests are only delivered with [`ServerConfig::xvp`]
+    /// set; otherwise the connection answers XVP_FAIL itself.
+    ///
+    /// [`ServerConfig::xvp`]: crate::ServerConfig::xvp
+    pub fn xvp_fail(&mut self, version: u8) -> Result<(), ServerError> {
+        self.send(&ServerMessage::Xvp(Xvp {
+            version,
+            code: Xvp::FAIL,
+        }))
     }
 
     /// Sets the screen layout reported in ExtendedDesktopSize (default: one screen, id
@@ -520,11 +661,293 @@ impl ServerConnection {
         Ok(())
     }
 
+    /// Releases buffers that grew beyond a few KiB for a large update (output, input,
+    /// translation scratch) once they are empty, so an idle viewer costs about what a
+    /// fresh one does; the encoders' zlib streams stay (the viewer's decoder continues
+    /// them). Call when the transport has written everything
+    /// [`poll_transmit`](Self::poll_transmit) returned and dropped those `Bytes`
+    /// (they share the output buffer's allocation); the next update allocates again.
+    pub fn shrink_buffers(&mut self) {
+        if self.out.is_empty() && self.out.capacity() > KEEP_BUFFER {
+            self.out = BytesMut::new();
+        }
+        if self.inbuf.is_empty() && self.inbuf.capacity() > KEEP_BUFFER {
+            self.inbuf = BytesMut::new();
+        }
+        if let Ok(State::Normal(n)) = &mut self.state {
+            n.v.updater.shrink_scratch(KEEP_BUFFER);
+        }
+    }
+
     /// An estimate of the memory this connection holds beyond the frames it is handed:
     /// queued output, unparsed input and scratch buffers, in bytes.
     pub fn memory_estimate(&self) -> usize {
         self.out.capacity()
             + self.inbuf.capacity()
             + self.normal().map_or(0, |v| v.updater.scratch_capacity())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Byte-level tests, the client side written from the spec.
+
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use rfb_proto::client::{PointerEvent, Xvp};
+    use rfb_proto::{ClientMessage, PixelFormat, Rect, ServerInit};
+
+    use crate::flow::INITIAL_WINDOW;
+    use crate::{AuthDecision, ServerConfig, ServerConnection, ServerEvent};
+
+    const W: u16 = 256;
+    const H: u16 = 256;
+
+    /// A connection in the normal phase (3.8, None), its handshake output taken.
+    fn connect(config: ServerConfig, now: Instant) -> ServerConnection {
+        let desktop = ServerInit {
+            width: W,
+            height: H,
+            pixel_format: PixelFormat::RGB888,
+            name: "t".into(),
+        };
+        let mut c = ServerConnection::new(Arc::new(config), desktop, now);
+        c.handle_input(b"RFB 003.008\n").unwrap();
+        c.handle_input(&[1]).unwrap();
+        assert!(matches!(c.poll_event(), Some(ServerEvent::AuthRequested { .. })));
+        c.decide_auth(AuthDecision::Accept).unwrap();
+        c.handle_input(&[1]).unwrap();
+        while c.poll_event().is_some() {}
+        drain(&mut c);
+        c
+    }
+
+    fn drain(c: &mut ServerConnection) -> Vec<u8> {
+        let mut all = Vec::new();
+        while let Some(b) = c.poll_transmit() {
+            all.extend_from_slice(&b);
+        }
+        all
+    }
+
+    /// SetEncodings (type 2, padding, count, S32 each).
+    fn set_encodings(list: &[i32]) -> Vec<u8> {
+        let mut m = vec![2, 0];
+        m.extend_from_slice(&(list.len() as u16).to_be_bytes());
+        for e in list {
+            m.extend_from_slice(&e.to_be_bytes());
+        }
+        m
+    }
+
+    /// Raw (0), Fence (-312), ContinuousUpdates (-313).
+    const FLOW_ENCODINGS: [i32; 3] = [0, -312, -313];
+    /// EnableContinuousUpdates (type 150) of the whole screen.
+    const ENABLE_CU: [u8; 10] = [150, 1, 0, 0, 0, 0, 1, 0, 1, 0];
+
+    fn flow_viewer(now: Instant) -> ServerConnection {
+        let mut config = ServerConfig::no_auth();
+        config.update_budget = 64 << 20; // out of the way: the window must do the work
+        let mut c = connect(config, now);
+        c.handle_input(&set_encodings(&FLOW_ENCODINGS)).unwrap();
+        let init = drain(&mut c);
+        // Fence announcement (Request, empty payload), then EndOfContinuousUpdates.
+        assert_eq!(init, [248, 0, 0, 0, 0x80, 0, 0, 0, 0, 150]);
+        c.handle_input(&ENABLE_CU).unwrap();
+        assert!(c.continuous_updates());
+        c
+    }
+
+    /// One 32x32 change.
+    fn damage(c: &mut ServerConnection) {
+        c.add_damage(&rfb_codec::Region::from(Rect::new(0, 0, 32, 32)));
+    }
+
+    /// One change, written as an update at `now`; returns the bytes sent.
+    fn one_update(
+        c: &mut ServerConnection,
+        frame: &rfb_codec::Framebuffer,
+        now: Instant,
+    ) -> Vec<u8> {
+        damage(c);
+        assert!(c.write_update_at(frame, now).unwrap());
+        drain(c)
+    }
+
+    /// The fence that ends an update: ServerFence, flags BlockBefore|Request, a
+    /// 5-byte payload. Returns the ClientFence answer (flags BlockBefore, same payload).
+    fn answer_to(update: &[u8]) -> Vec<u8> {
+        let fence = &update[update.len() - 14..];
+        assert_eq!(fence[..9], [248, 0, 0, 0, 0x80, 0, 0, 0x01, 5]);
+        let mut answer = vec![248, 0, 0, 0, 0, 0, 0, 0x01, 5];
+        answer.extend_from_slice(&fence[9..]);
+        answer
+    }
+
+    #[test]
+    fn a_viewer_that_never_answers_fences_gets_at_most_the_window() {
+        let t0 = Instant::now();
+        let mut c = flow_viewer(t0);
+        let frame = rfb_codec::Framebuffer::new(W, H, PixelFormat::RGB888);
+        let mut sent = 0usize;
+        let mut updates = Vec::new();
+        for _ in 0..100 {
+            damage(&mut c);
+            if !c.wants_update() {
+                break;
+            }
+            let u = one_update(&mut c, &frame, t0);
+            // 4 (header) + 12 (rectangle) + 32*32*4 (Raw) + 14 (fence).
+            assert_eq!(u.len(), 4 + 12 + 4096 + 14);
+            sent += u.len();
+            updates.push(u);
+        }
+        // It stopped: everything but the update that crossed the window fit in it.
+        assert!(!c.write_update_at(&frame, t0).unwrap());
+        assert!(drain(&mut c).is_empty());
+        let last = updates.last().unwrap().len();
+        assert!(sent - last < INITIAL_WINDOW as usize, "{sent}");
+        assert!(sent >= INITIAL_WINDOW as usize - 100);
+        assert_eq!(c.bytes_in_flight().unwrap() as usize, sent + 12 + 2 + 4 + 25 + 10);
+
+        // Answering the last fence acknowledges everything and measures the RTT.
+        let t1 = t0 + Duration::from_millis(20);
+        c.handle_input_at(&answer_to(updates.last().unwrap()), t1)
+            .unwrap();
+        assert_eq!(c.bytes_in_flight(), Some(0));
+        assert_eq!(c.round_trip_time(), Some(Duration::from_millis(20)));
+        assert!(c.wants_update());
+        assert!(!one_update(&mut c, &frame, t1).is_empty());
+    }
+
+    #[test]
+    fn answers_open_the_window_on_a_fast_link() {
+        let t0 = Instant::now();
+        let mut c = flow_viewer(t0);
+        let frame = rfb_codec::Framebuffer::new(W, H, PixelFormat::RGB888);
+        let mut t = t0;
+        let start = c.congestion_window().unwrap();
+        assert_eq!(start as u64, INITIAL_WINDOW);
+        // Each round: fill the window with 64x64 updates (each alone larger than the
+        // first window), then the answers come back 5 ms after each was sent.
+        for _ in 0..12 {
+            let mut fences = Vec::new();
+            while {
+                c.add_damage(&rfb_codec::Region::from(Rect::new(0, 0, 64, 64)));
+                c.wants_update()
+            } {
+                assert!(c.write_update_at(&frame, t).unwrap());
+                fences.push((t, answer_to(&drain(&mut c))));
+                t += Duration::from_micros(100);
+            }
+            for (sent, f) in fences {
+                c.handle_input_at(&f, sent + Duration::from_millis(5)).unwrap();
+            }
+            t += Duration::from_millis(5);
+            assert_eq!(c.bytes_in_flight(), Some(0));
+        }
+        assert_eq!(c.round_trip_time(), Some(Duration::from_millis(5)));
+        assert!(c.congestion_window().unwrap() > 4 * start, "slow start doubles: {:?}", c.congestion_window());
+    }
+
+    #[test]
+    fn bytes_after_the_last_fence_get_a_fence_of_their_own() {
+        let t0 = Instant::now();
+        let mut c = flow_viewer(t0);
+        let frame = rfb_codec::Framebuffer::new(W, H, PixelFormat::RGB888);
+        let u = one_update(&mut c, &frame, t0);
+        c.handle_input_at(&answer_to(&u), t0).unwrap();
+        // Clipboard text larger than the window, then no update for a while.
+        c.send_clipboard(&"x".repeat(20_000)).unwrap();
+        drain(&mut c);
+        damage(&mut c);
+        assert!(c.wants_update(), "a fence is due");
+        assert!(!c.write_update_at(&frame, t0).unwrap());
+        let fence = drain(&mut c);
+        assert_eq!(fence.len(), 14);
+        assert!(!c.wants_update());
+        c.handle_input_at(&answer_to(&fence), t0).unwrap();
+        assert!(c.wants_update());
+    }
+
+    #[test]
+    fn extended_mouse_buttons_are_confirmed_and_parsed() {
+        let mut c = connect(ServerConfig::no_auth(), Instant::now());
+        // Raw, ExtendedMouseButtons (-316); then a FramebufferUpdateRequest.
+        c.handle_input(&set_encodings(&[0, -316])).unwrap();
+        c.handle_input(&[3, 1, 0, 0, 0, 0, 0, 1, 0, 1]).unwrap();
+        while c.poll_event().is_some() {}
+        let frame = rfb_codec::Framebuffer::new(W, H, PixelFormat::RGB888);
+        assert!(c.write_update(&frame).unwrap());
+        // FramebufferUpdate with one empty pseudo-rectangle of encoding -316.
+        assert_eq!(
+            drain(&mut c),
+            [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xc4]
+        );
+        // Extended PointerEvent: marker bit + left, x 10, y 20, extended mask bit 1
+        // (button 9, forward).
+        c.handle_input(&[5, 0x81, 0, 10, 0, 20, 0x02]).unwrap();
+        assert_eq!(
+            c.poll_event(),
+            Some(ServerEvent::Message(ClientMessage::PointerEvent(PointerEvent {
+                buttons: PointerEvent::LEFT | PointerEvent::FORWARD,
+                x: 10,
+                y: 20
+            })))
+        );
+        // The classic form still parses.
+        c.handle_input(&[5, 0x04, 0, 1, 0, 2]).unwrap();
+        assert_eq!(
+            c.poll_event(),
+            Some(ServerEvent::Message(ClientMessage::PointerEvent(PointerEvent {
+                buttons: PointerEvent::RIGHT,
+                x: 1,
+                y: 2
+            })))
+        );
+        // Listed again: not confirmed twice.
+        c.handle_input(&set_encodings(&[0, -316])).unwrap();
+        c.handle_input(&[3, 1, 0, 0, 0, 0, 0, 1, 0, 1]).unwrap();
+        while c.poll_event().is_some() {}
+        assert!(!c.write_update(&frame).unwrap());
+    }
+
+    #[test]
+    fn xvp_init_requests_and_failures() {
+        let mut config = ServerConfig::no_auth();
+        config.xvp = true;
+        let mut c = connect(config, Instant::now());
+        // Raw, xvp (-309): the server answers XVP_INIT, version 1.
+        c.handle_input(&set_encodings(&[0, -309])).unwrap();
+        assert_eq!(drain(&mut c), [250, 0, 1, 1]);
+        while c.poll_event().is_some() {}
+        // XVP_REBOOT goes to the product, which may answer XVP_FAIL.
+        c.handle_input(&[250, 0, 1, 3]).unwrap();
+        assert_eq!(
+            c.poll_event(),
+            Some(ServerEvent::Message(ClientMessage::Xvp(Xvp {
+                version: 1,
+                code: Xvp::REBOOT
+            })))
+        );
+        c.xvp_fail(1).unwrap();
+        assert_eq!(drain(&mut c), [250, 0, 1, 0]);
+        // A view-only viewer's request fails at once.
+        c.set_view_only(true).unwrap();
+        c.handle_input(&[250, 0, 1, 2]).unwrap();
+        assert_eq!(c.poll_event(), None);
+        assert_eq!(drain(&mut c), [250, 0, 1, 0]);
+    }
+
+    #[test]
+    fn without_product_support_xvp_is_not_offered_and_fails() {
+        let mut c = connect(ServerConfig::no_auth(), Instant::now());
+        c.handle_input(&set_encodings(&[0, -309])).unwrap();
+        assert_eq!(drain(&mut c), []);
+        while c.poll_event().is_some() {}
+        c.handle_input(&[250, 0, 1, 4]).unwrap();
+        assert_eq!(c.poll_event(), None);
+        assert_eq!(drain(&mut c), [250, 0, 1, 0]);
     }
 }

@@ -3,13 +3,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use rfb_codec::damage::DamageTracker;
 use rfb_codec::{Framebuffer, Region};
 use rfb_proto::Rect;
 
 use crate::{CopyMove, Damage, PendingUpdate};
 
-/// Side of the square tiles the damage pass compares.
-pub const TILE: u16 = 64;
+/// Side of the square tiles the damage pass compares before narrowing each changed
+/// tile to its changed rows and columns.
+pub const TILE: u16 = rfb_codec::damage::TILE;
 
 /// Identifies one viewer inside a [`Session`].
 ///
@@ -32,13 +34,16 @@ impl std::fmt::Display for ViewerId {
 /// takes it ([`Session::take`]) and hands it to
 /// [`ServerConnection::add_pending`](crate::ServerConnection::add_pending).
 ///
-/// The pass compares 64x64 tiles ([`TILE`]) of the new frame with the previous one
-/// (slice `==`, which is memcmp). Only the newest frame is kept (an `Arc`, so encoders
+/// The pass is rfb-codec's [`DamageTracker`]: it compares 64x64 tiles ([`TILE`]) of the
+/// new frame with the previous one (SIMD where the CPU has it), narrows each changed
+/// tile to the rows and columns that really changed, and finds content that moved
+/// (a scroll, a window drag) even when the product did not say so: that becomes the
+/// viewers' CopyRect. Only the newest frame is kept for encoding (an `Arc`, so encoders
 /// can read it while the product prepares the next): a viewer that is slow gets the
 /// merged region of several frames encoded from the newest one, never a queue.
 ///
-/// Memory: two frames (the current one and, during [`Session::update`], the new one) plus
-/// one [`PendingUpdate`] per viewer.
+/// Memory: the current frame, the tracker's copy of it, the new frame during
+/// [`Session::update`], and one [`PendingUpdate`] per viewer.
 ///
 /// ```
 /// use rfb_codec::Framebuffer;
@@ -49,15 +54,16 @@ impl std::fmt::Display for ViewerId {
 /// let viewer = session.add_viewer();
 /// let mut next = (**session.frame()).clone();
 /// next.fill(Rect::new(70, 10, 2, 2), &[255, 255, 255, 0]).unwrap();
-/// // The hint says "anything", the pass finds the one 64x64 tile that changed.
+/// // The hint says "anything", the pass finds the 2x2 pixels that changed.
 /// let changed = session.update(next, Damage::Everything);
-/// assert_eq!(changed.bounding_box(), Some(Rect::new(64, 0, 64, 64)));
+/// assert_eq!(changed.bounding_box(), Some(Rect::new(70, 10, 2, 2)));
 /// assert_eq!(session.take(viewer).unwrap().region, changed);
 /// assert!(session.take(viewer).is_none());
 /// ```
 #[derive(Debug)]
 pub struct Session {
     frame: Arc<Framebuffer>,
+    tracker: DamageTracker,
     viewers: HashMap<ViewerId, PendingUpdate>,
     next_id: u64,
     serial: u64,
@@ -67,6 +73,7 @@ impl Session {
     /// A session showing `frame` (in the server's native pixel format).
     pub fn new(frame: Framebuffer) -> Session {
         Session {
+            tracker: DamageTracker::new(&frame),
             frame: Arc::new(frame),
             viewers: HashMap::new(),
             next_id: 1,
@@ -110,8 +117,10 @@ impl Session {
     }
 
     /// Replaces the frame. `hint` bounds what may have changed; the returned region is
-    /// what really changed (tile-grained), which every viewer now has pending. A frame
-    /// of a different size (or pixel format) is a resize: every viewer gets everything.
+    /// what really changed (pixel-exact within each 64x64 tile, moved content that the
+    /// pass recognised excluded), which every viewer now has pending together with that
+    /// move. A frame of a different size (or pixel format) is a resize: every viewer
+    /// gets everything.
     pub fn update(&mut self, frame: Framebuffer, hint: Damage) -> Region {
         self.update_inner(frame, None, hint)
     }
@@ -120,7 +129,8 @@ impl Session {
     /// changes in `hint`). Viewers that list CopyRect get the move as CopyRect; the
     /// damage pass compares against the previous frame with the move applied, so the
     /// moved pixels are not sent again. A move that does not fit the frame is treated as
-    /// damage on its destination.
+    /// damage on its destination. (The pass may find a further move in what is left:
+    /// a viewer with an unsent move gets that one as pixels.)
     pub fn update_with_move(&mut self, frame: Framebuffer, mv: CopyMove, hint: Damage) -> Region {
         self.update_inner(frame, Some(mv), hint)
     }
@@ -140,88 +150,55 @@ impl Session {
                     resized: true,
                 });
             }
+            self.tracker.reset(&frame);
             self.frame = Arc::new(frame);
             return full;
         }
         let mut hint = match hint {
-            Damage::Everything => full.clone(),
+            Damage::Everything => full,
             Damage::Region(r) => r.clip(frame.rect()),
         };
-        let (changed, mv) = match mv {
-            Some(mv) if mv.fits_in(frame.width(), frame.height()) && !mv.src.is_empty() => {
-                // Compare with the previous frame as the viewers will have it after the
-                // CopyRect.
-                let mut moved = (**old).clone();
-                if moved.copy_within(mv.src, mv.dst_x, mv.dst_y).is_err() {
-                    hint.add_rect(mv.dst());
-                    (refine(old, &frame, &hint), None)
-                } else {
-                    hint.add_rect(mv.dst());
-                    (refine(&moved, &frame, &hint), Some(mv))
-                }
-            }
-            Some(mv) => {
-                hint.add_rect(mv.dst().clip_to(frame.width(), frame.height()));
-                (refine(old, &frame, &hint), None)
-            }
-            None => (refine(old, &frame, &hint), None),
+        let mv = mv.filter(|m| !m.src.is_empty());
+        let applied = match mv {
+            // The tracker's copy becomes the previous frame as the viewers will have it
+            // after the CopyRect.
+            Some(m) => self.tracker.apply_move(m.src, m.dst_x, m.dst_y).is_ok(),
+            None => false,
         };
+        if let Some(m) = mv {
+            hint.add_rect(m.dst().clip_to(frame.width(), frame.height()));
+        }
+        let (changed, found) = match self.tracker.refine(&frame, &hint) {
+            Ok(d) => {
+                let found = d.moves.first().map(|m| CopyMove {
+                    src: Rect::new(m.src_x, m.src_y, m.dst.width, m.dst.height),
+                    dst_x: m.dst.x,
+                    dst_y: m.dst.y,
+                });
+                (d.changed, found)
+            }
+            // Size and format were checked above; should the tracker still refuse,
+            // start it again and send everything hinted.
+            Err(_) => {
+                self.tracker.reset(&frame);
+                (hint, None)
+            }
+        };
+        // A move that does not fit was not applied: the pass compared its destination
+        // with the unmoved frame, so its pixels are in `changed`.
+        let given = if applied { mv } else { None };
         for p in self.viewers.values_mut() {
-            p.merge(PendingUpdate {
-                region: changed.clone(),
-                copy: mv,
-                resized: false,
-            });
+            if let Some(m) = given {
+                p.add_move(m);
+            }
+            if let Some(m) = found {
+                p.add_move(m);
+            }
+            p.add_region(&changed);
         }
         self.frame = Arc::new(frame);
         changed
     }
-}
-
-/// The 64x64 tiles of `hint` whose pixels differ between `old` and `new` (same size and
-/// format).
-pub(crate) fn refine(old: &Framebuffer, new: &Framebuffer, hint: &Region) -> Region {
-    let (w, h) = (new.width(), new.height());
-    if w == 0 || h == 0 {
-        return Region::new();
-    }
-    let tiles_x = usize::from(w).div_ceil(usize::from(TILE));
-    let tiles_y = usize::from(h).div_ceil(usize::from(TILE));
-    let mut seen = vec![false; tiles_x * tiles_y];
-    let mut changed = Vec::new();
-    let bpp = new.bytes_per_pixel();
-    for r in hint.rects() {
-        let r = r.clip_to(w, h);
-        if r.is_empty() {
-            continue;
-        }
-        let (tx0, ty0) = (usize::from(r.x / TILE), usize::from(r.y / TILE));
-        let tx1 = (r.right() as usize - 1) / usize::from(TILE);
-        let ty1 = (r.bottom() as usize - 1) / usize::from(TILE);
-        for ty in ty0..=ty1 {
-            for tx in tx0..=tx1 {
-                let i = ty * tiles_x + tx;
-                if seen[i] {
-                    continue;
-                }
-                seen[i] = true;
-                // tx, ty < 1024 tiles of 64 fit in u16 arithmetic: x < w <= 65535.
-                let x = (tx * usize::from(TILE)) as u16;
-                let y = (ty * usize::from(TILE)) as u16;
-                let tile = Rect::new(x, y, TILE.min(w - x), TILE.min(h - y));
-                let (a, b) = (
-                    usize::from(tile.x) * bpp,
-                    usize::from(tile.right() as u16) * bpp,
-                );
-                let differs = (tile.y..tile.y + tile.height)
-                    .any(|row| old.row(row)[a..b] != new.row(row)[a..b]);
-                if differs {
-                    changed.push(tile);
-                }
-            }
-        }
-    }
-    changed.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -252,7 +229,7 @@ mod tests {
             .is_empty());
         let mut s = Session::new(fb());
         let r = s.update(next, Damage::from(Rect::new(140, 70, 20, 20)));
-        assert_eq!(r.bounding_box(), Some(Rect::new(128, 64, 64, 36)));
+        assert_eq!(r.bounding_box(), Some(Rect::new(150, 80, 1, 1)));
     }
 
     #[test]
@@ -274,6 +251,29 @@ mod tests {
         let p = s.take(v).unwrap();
         assert_eq!(p.copy, Some(mv));
         assert!(!p.region.contains(130, 10));
+    }
+
+    #[test]
+    fn scroll_is_found_without_a_hint() {
+        // Rows of distinct colours, scrolled up by 20 rows: the viewers get a CopyRect
+        // and only the newly exposed rows as pixels.
+        let mut first = fb();
+        for y in 0..100u16 {
+            let c = [y as u8, (y * 7) as u8, (y * 13) as u8, 0];
+            first.fill(Rect::new(0, y, 200, 1), &c).unwrap();
+        }
+        let mut next = first.clone();
+        next.copy_within(Rect::new(0, 20, 200, 80), 0, 0).unwrap();
+        next.fill(Rect::new(0, 80, 200, 20), &[1, 1, 1, 0]).unwrap();
+        let mut s = Session::new(first);
+        let v = s.add_viewer();
+        s.update(next, Damage::Everything);
+        let p = s.take(v).unwrap();
+        let mv = p.copy.expect("a scroll");
+        assert_eq!(mv.delta(), (0, -20));
+        assert!(mv.dst().height >= 60);
+        assert!(!p.region.contains(100, 10));
+        assert!(p.region.contains(100, 90));
     }
 
     #[test]

@@ -3,17 +3,16 @@
 
 use bytes::{BufMut, BytesMut};
 use rfb_codec::cursor::CursorImage;
-use rfb_codec::{Framebuffer, Palette, PixelView, RectEncoder, Region, Translator};
+use rfb_codec::planner::{UpdatePlanner, WireEncoding};
+use rfb_codec::{Framebuffer, Palette, Region};
 use rfb_proto::server::{ExtendedDesktopSize, FramebufferUpdateHeader};
 use rfb_proto::{Encoding, PixelFormat, Rect, RectHeader, Screen};
 
 use crate::{CopyMove, PendingUpdate, ServerError};
 
-/// Tallest band a rectangle is cut into (encoders and zlib streams like moderate
-/// pieces; a band of a 1920-wide screen is then at most 480 KiB of 32-bit pixels).
-const MAX_BAND_HEIGHT: u16 = 64;
-/// Largest side of a CoRRE rectangle.
-const CORRE_MAX: u16 = 255;
+/// zlib level of ZRLE and Zlib streams for a viewer that sends no compress level: 1,
+/// as fast as zlib gets with real compression (a server encodes for many viewers).
+const DEFAULT_COMPRESS_LEVEL: u8 = 1;
 /// Above this many rectangles, the region is sent as its bounding box instead.
 const MAX_REGION_RECTS: usize = 512;
 
@@ -65,40 +64,6 @@ impl Features {
     }
 }
 
-/// The first encoding of the viewer's list that this crate can produce (Raw when none).
-fn choose_encoding(list: &[Encoding]) -> Encoding {
-    const ENCODABLE: [Encoding; 7] = [
-        Encoding::ZRLE,
-        Encoding::TRLE,
-        Encoding::ZLIB,
-        Encoding::HEXTILE,
-        Encoding::RRE,
-        Encoding::CORRE,
-        Encoding::RAW,
-    ];
-    list.iter()
-        .copied()
-        .find(|e| ENCODABLE.contains(e))
-        .unwrap_or(Encoding::RAW)
-}
-
-/// A new encoder for `encoding` (one of [`choose_encoding`]'s answers).
-fn new_encoder(encoding: Encoding, compress: Option<u8>) -> Box<dyn RectEncoder + Send> {
-    use rfb_codec::{hextile, raw, rre, trle, zlib, zrle};
-    // CompressLevel 1..=9 maps onto zlib levels (0, "none", is taken as 1); the default
-    // is 1, as fast as zlib gets with real compression.
-    let level = compress.map(u32::from).unwrap_or(1).clamp(1, 9);
-    match encoding {
-        Encoding::ZRLE => Box::new(zrle::ZrleEncoder::new(level)),
-        Encoding::TRLE => Box::new(trle::TrleEncoder::default()),
-        Encoding::ZLIB => Box::new(zlib::ZlibEncoder::new(level)),
-        Encoding::HEXTILE => Box::new(hextile::HextileEncoder),
-        Encoding::RRE => Box::new(rre::RreEncoder),
-        Encoding::CORRE => Box::new(rre::CorreEncoder),
-        _ => Box::new(raw::RawEncoder),
-    }
-}
-
 /// What a viewer asked for and lacks, and how to encode for it.
 pub(crate) struct Updater {
     pub(crate) pending: PendingUpdate,
@@ -106,16 +71,12 @@ pub(crate) struct Updater {
     pub(crate) requested: Region,
     /// Continuous updates: the area, while enabled.
     pub(crate) continuous: Option<Rect>,
-    /// The encoding updates are written in.
-    encoding: Encoding,
-    /// Every encoder used so far, kept for the connection's lifetime: the zlib-based
-    /// ones own a stream the viewer's decoder continues, so a second SetEncodings (or a
-    /// switch back) must find the same stream. Their compression level is fixed when
-    /// created (a running zlib stream cannot change level). At most 7 entries.
-    encoders: Vec<Box<dyn RectEncoder + Send>>,
-    /// Translator from the native format to the viewer's, when they differ.
-    translator: Option<Translator>,
-    scratch: Vec<u8>,
+    /// The viewer's last SetEncodings list.
+    encodings: Vec<Encoding>,
+    /// Plans and encodes the pixel rectangles (solid areas, sub-rectangles, the
+    /// viewer's encoding with its zlib streams, translation to its pixel format).
+    /// Created with the first pixel format or update, when the native format is known.
+    planner: Option<UpdatePlanner>,
     /// Pseudo-rectangles waiting for the next update.
     pub(crate) send_size: bool,
     pub(crate) layout_reply: Option<(u16, u16)>,
@@ -123,6 +84,8 @@ pub(crate) struct Updater {
     pub(crate) cursor: Option<CursorImage>,
     /// Confirms the QEMU Extended Key Event extension (an empty pseudo-rectangle).
     pub(crate) qemu_key_ack: bool,
+    /// Confirms the ExtendedMouseButtons extension (an empty pseudo-rectangle).
+    pub(crate) ext_mouse_ack: bool,
 }
 
 impl Updater {
@@ -131,64 +94,63 @@ impl Updater {
             pending: PendingUpdate::default(),
             requested: Region::new(),
             continuous: None,
-            encoding: Encoding::RAW,
-            encoders: Vec::new(),
-            translator: None,
-            scratch: Vec::new(),
+            encodings: Vec::new(),
+            planner: None,
             send_size: false,
             layout_reply: None,
             name: None,
             cursor: None,
             qemu_key_ack: false,
+            ext_mouse_ack: false,
         }
     }
 
-    pub(crate) fn set_encodings(&mut self, list: &[Encoding], features: &Features) {
-        self.encoding = choose_encoding(list);
-        if !self.encoders.iter().any(|e| e.encoding() == self.encoding) {
-            self.encoders
-                .push(new_encoder(self.encoding, features.compress));
+    pub(crate) fn set_encodings(&mut self, list: &[Encoding], _features: &Features) {
+        self.encodings = list.to_vec();
+        if let Some(p) = &mut self.planner {
+            p.set_encodings(list);
         }
     }
 
+    /// The encoding pixel rectangles are written in (the first of the viewer's list the
+    /// planner can encode; Raw when none).
     pub(crate) fn encoding(&self) -> Encoding {
-        self.encoding
-    }
-
-    fn encoder(&mut self) -> &mut (dyn RectEncoder + Send) {
-        let i = match self
-            .encoders
-            .iter()
-            .position(|e| e.encoding() == self.encoding)
-        {
-            Some(i) => i,
-            None => {
-                self.encoders.push(new_encoder(self.encoding, None));
-                self.encoders.len() - 1
-            }
-        };
-        &mut *self.encoders[i]
+        match &self.planner {
+            Some(p) => p.wire_encoding().encoding(),
+            None => WireEncoding::choose(&self.encodings).encoding(),
+        }
     }
 
     /// Prepares translation from `native` to `client` (with `palette` for colour-map
-    /// clients).
+    /// clients). The encoders keep their zlib streams (each rectangle carries its own
+    /// pixels, so a format change mid-stream is fine for them).
     pub(crate) fn set_formats(
         &mut self,
         native: &PixelFormat,
         client: &PixelFormat,
         palette: Option<&Palette>,
     ) -> Result<(), ServerError> {
-        self.translator = if native == client {
-            None
-        } else {
-            Some(
-                Translator::new(native, None, client, palette)
-                    .map_err(|e| ServerError::Encoding(e.to_string()))?,
-            )
-        };
-        // Zlib-stateful encoders keep their stream; the pixel size change is fine for
-        // them (each rectangle carries its own pixels).
-        Ok(())
+        let codec = |e: rfb_codec::CodecError| ServerError::Encoding(e.to_string());
+        match &mut self.planner {
+            Some(p) => p.set_pixel_format(*client, palette).map_err(codec),
+            None => {
+                self.planner = Some(self.new_planner(native, client, palette)?);
+                Ok(())
+            }
+        }
+    }
+
+    fn new_planner(
+        &self,
+        native: &PixelFormat,
+        client: &PixelFormat,
+        palette: Option<&Palette>,
+    ) -> Result<UpdatePlanner, ServerError> {
+        let codec = |e: rfb_codec::CodecError| ServerError::Encoding(e.to_string());
+        let mut p = UpdatePlanner::new(*native, *client, palette, &[]).map_err(codec)?;
+        p.set_default_compress_level(DEFAULT_COMPRESS_LEVEL);
+        p.set_encodings(&self.encodings);
+        Ok(p)
     }
 
     /// True if there is something to send.
@@ -202,6 +164,7 @@ impl Updater {
             || self.name.is_some()
             || self.cursor.is_some()
             || self.qemu_key_ack
+            || self.ext_mouse_ack
     }
 
     /// Whether the viewer may receive an update now (it asked, or has continuous updates).
@@ -304,39 +267,52 @@ impl Updater {
         if std::mem::take(&mut self.qemu_key_ack) {
             pieces.push(Piece::Empty(Encoding::QEMU_EXTENDED_KEY_EVENT));
         }
+        if std::mem::take(&mut self.ext_mouse_ack) {
+            pieces.push(Piece::Empty(Encoding::EXTENDED_MOUSE_BUTTONS));
+        }
         if let Some(mv) = copy {
             pieces.push(Piece::Copy(mv));
         }
-        let corre = self.encoding == Encoding::CORRE;
-        for r in region.rects() {
-            split(r, corre, |piece| pieces.push(Piece::Pixels(piece)));
-        }
-        if pieces.is_empty() {
+        if pieces.is_empty() && region.is_empty() {
             return Ok(());
         }
-        let use_last_rect = pieces.len() >= usize::from(FramebufferUpdateHeader::UNKNOWN_COUNT);
-        if use_last_rect && !features.last_rect {
-            // Cannot be reached with MAX_REGION_RECTS bands of a u16-sized screen... but
-            // a huge screen cut into 64-row bands could: send the bounding box instead.
-            return Err(ServerError::Encoding(
-                "too many rectangles for one update".into(),
-            ));
+        if self.planner.is_none() {
+            self.planner = Some(self.new_planner(frame.format(), client, palette)?);
         }
-        let count = if use_last_rect {
-            FramebufferUpdateHeader::UNKNOWN_COUNT
-        } else {
-            pieces.len() as u16 // < 65535, checked above
-        };
-        FramebufferUpdateHeader { rects: count }.encode(out);
+        let start = out.len();
+        FramebufferUpdateHeader { rects: 0 }.encode(out);
+        let count_at = start + 2;
+        let mut count = pieces.len();
         for piece in pieces {
-            self.write_piece(piece, frame, client, palette, out)?;
+            self.write_piece(piece, client, palette, out)?;
         }
-        if use_last_rect {
-            RectHeader {
-                rect: Rect::new(0, 0, 0, 0),
-                encoding: Encoding::LAST_RECT,
+        if !region.is_empty() {
+            let planner = self.planner.as_mut().ok_or(ServerError::ApiMisuse(
+                "no planner after creating one",
+            ))?;
+            let sum = planner
+                .encode_rects(frame, &region, &[], out)
+                .map_err(|e| ServerError::Encoding(e.to_string()))?;
+            count += sum.rects;
+        }
+        match u16::try_from(count) {
+            Ok(n) if n < FramebufferUpdateHeader::UNKNOWN_COUNT => {
+                out[count_at..count_at + 2].copy_from_slice(&n.to_be_bytes());
             }
-            .encode(out);
+            _ if features.last_rect => {
+                out[count_at..count_at + 2]
+                    .copy_from_slice(&FramebufferUpdateHeader::UNKNOWN_COUNT.to_be_bytes());
+                RectHeader {
+                    rect: Rect::new(0, 0, 0, 0),
+                    encoding: Encoding::LAST_RECT,
+                }
+                .encode(out);
+            }
+            _ => {
+                return Err(ServerError::Encoding(format!(
+                    "{count} rectangles in one update and the viewer has no LastRect"
+                )));
+            }
         }
         self.requested = Region::new();
         Ok(())
@@ -345,7 +321,6 @@ impl Updater {
     fn write_piece(
         &mut self,
         piece: Piece,
-        frame: &Framebuffer,
         client: &PixelFormat,
         palette: Option<&Palette>,
         out: &mut BytesMut,
@@ -396,42 +371,20 @@ impl Updater {
                 .encode(out);
                 rfb_codec::copy_rect::encode_copy_rect(mv.src.x, mv.src.y, out);
             }
-            Piece::Pixels(r) => {
-                RectHeader {
-                    rect: r,
-                    encoding: self.encoding,
-                }
-                .encode(out);
-                let view = frame.view(r).map_err(codec)?;
-                match &self.translator {
-                    None => self.encoder().encode(&view, out).map_err(codec)?,
-                    Some(t) => {
-                        let bpp = client.bytes_per_pixel();
-                        let len = usize::from(r.width) * usize::from(r.height) * bpp;
-                        let mut scratch = std::mem::take(&mut self.scratch);
-                        scratch.resize(len, 0);
-                        let result = t.translate_into(&view, &mut scratch).and_then(|()| {
-                            let translated = PixelView::new(
-                                &scratch,
-                                usize::from(r.width) * bpp,
-                                r.width,
-                                r.height,
-                                *client,
-                            )?;
-                            self.encoder().encode(&translated, out)
-                        });
-                        self.scratch = scratch;
-                        result.map_err(codec)?;
-                    }
-                }
-            }
         }
         Ok(())
     }
 
     /// Bytes held by this viewer's scratch buffer (for the memory bound).
     pub(crate) fn scratch_capacity(&self) -> usize {
-        self.scratch.capacity()
+        self.planner.as_ref().map_or(0, UpdatePlanner::scratch_capacity)
+    }
+
+    /// Releases scratch memory beyond `keep` bytes (the viewer is idle).
+    pub(crate) fn shrink_scratch(&mut self, keep: usize) {
+        if let Some(p) = &mut self.planner {
+            p.shrink_scratch(keep);
+        }
     }
 }
 
@@ -442,59 +395,11 @@ enum Piece {
     Name(String),
     Cursor(Encoding, CursorImage),
     Copy(CopyMove),
-    Pixels(Rect),
-}
-
-/// Cuts `r` into pieces the encoder takes: CoRRE at most 255x255, others full-width
-/// bands of at most [`MAX_BAND_HEIGHT`] rows.
-fn split(r: Rect, corre: bool, mut f: impl FnMut(Rect)) {
-    let (tw, th) = if corre {
-        (CORRE_MAX, CORRE_MAX)
-    } else {
-        (r.width.max(1), MAX_BAND_HEIGHT)
-    };
-    let mut y = r.y;
-    while u32::from(y) < r.bottom() {
-        let hh = th.min((r.bottom() - u32::from(y)) as u16);
-        let mut x = r.x;
-        while u32::from(x) < r.right() {
-            let ww = tw.min((r.right() - u32::from(x)) as u16);
-            f(Rect::new(x, y, ww, hh));
-            x = match x.checked_add(ww) {
-                Some(v) => v,
-                None => break,
-            };
-        }
-        y = match y.checked_add(hh) {
-            Some(v) => v,
-            None => break,
-        };
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn split_covers_exactly() {
-        for corre in [false, true] {
-            let r = Rect::new(3, 5, 600, 300);
-            let mut area = 0u64;
-            let mut region = Region::new();
-            split(r, corre, |p| {
-                if corre {
-                    assert!(p.width <= 255 && p.height <= 255);
-                } else {
-                    assert!(p.height <= MAX_BAND_HEIGHT);
-                }
-                area += p.area();
-                region.add_rect(p);
-            });
-            assert_eq!(area, r.area());
-            assert_eq!(region, Region::from(r));
-        }
-    }
 
     #[test]
     fn features_take_first_levels() {

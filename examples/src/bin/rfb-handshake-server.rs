@@ -1,12 +1,14 @@
 //! `rfb-handshake-server --listen ADDR [--password-file F] [--width W] [--height H]
-//! [--name NAME] [--once] [--write-truth FILE.ppm]`
+//! [--name NAME] [--once] [--write-truth FILE.ppm] [--prefer ENCODING]`
 //!
 //! A minimal VNC server built from the sans-IO handshake and the rfb-codec encoders: it
 //! authenticates viewers (None, or VNC Authentication when a password file is given),
 //! then answers non-incremental FramebufferUpdateRequests with a fixed test picture in
 //! whatever pixel format the viewer asked for, encoded with the first encoding of the
-//! viewer's list that rfb-codec can encode (Tight, ZRLE, TRLE, Zlib, Hextile, RRE, CoRRE, Raw;
-//! Raw when the list names none of them). It prints one line per event on stdout
+//! viewer's list that rfb-codec can encode (TightPNG for true-colour viewers, Tight, ZRLE,
+//! TRLE, Zlib, Hextile, RRE, CoRRE, Raw; Raw when the list names none of them), or with
+//! `--prefer ENCODING` that one whenever the viewer lists it at all (noVNC lists Tight
+//! before TightPNG: `--prefer tightpng` makes it get TightPNG). It prints one line per event on stdout
 //! (`listening`, `connected`, `authenticated`, `refused`, `initialised`, `encoding`,
 //! `disconnected`), which the real-peer tests read.
 
@@ -50,6 +52,26 @@ struct Args {
     /// Write the framebuffer as a binary PPM at start-up.
     #[arg(long)]
     write_truth: Option<PathBuf>,
+    /// Use this encoding whenever the viewer lists it, wherever in its list (tightpng,
+    /// tight, zrle, trle, zlib, hextile, rre, corre, raw). Default: the viewer's order.
+    #[arg(long, value_parser = parse_encoding_name)]
+    prefer: Option<Encoding>,
+}
+
+/// The encoding named `name` (case-insensitive) among those this server can encode.
+fn parse_encoding_name(name: &str) -> Result<Encoding, String> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "tightpng" => Encoding::TIGHT_PNG,
+        "tight" => Encoding::TIGHT,
+        "zrle" => Encoding::ZRLE,
+        "trle" => Encoding::TRLE,
+        "zlib" => Encoding::ZLIB,
+        "hextile" => Encoding::HEXTILE,
+        "rre" => Encoding::RRE,
+        "corre" => Encoding::CORRE,
+        "raw" => Encoding::RAW,
+        _ => return Err(format!("unknown encoding {name:?}")),
+    })
 }
 
 struct Shared {
@@ -57,6 +79,7 @@ struct Shared {
     checker: Box<dyn Authenticator>,
     desktop: ServerInit,
     rgb: Vec<u8>,
+    prefer: Option<Encoding>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -89,6 +112,7 @@ fn main() -> anyhow::Result<()> {
             name: args.name.clone(),
         },
         rgb,
+        prefer: args.prefer,
     });
     let listener = TcpListener::bind(&args.listen)?;
     println!("listening {}", listener.local_addr()?);
@@ -123,6 +147,7 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     );
     let mut format = shared.desktop.pixel_format;
     let mut encoder: Box<dyn RectEncoder> = Box::new(rfb_codec::raw::RawEncoder);
+    let mut encodings: Vec<Encoding> = Vec::new();
     let result = rfb_examples::blocking::run_server(&mut conn, &mut stream, |conn, event| {
         match event {
             ServerEvent::AuthRequested {
@@ -146,11 +171,17 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
                 println!("initialised {peer} version={version} shared={is_shared}");
             }
             ServerEvent::Message(ClientMessage::SetEncodings(list)) => {
-                encoder = choose_encoder(&list);
+                encoder = choose_encoder(&list, shared.prefer, &format);
+                encodings = list;
                 println!("encoding {peer} {}", encoder.encoding());
             }
             ServerEvent::Message(ClientMessage::SetPixelFormat(pf)) => {
                 format = pf;
+                // TightPNG needs true colour: choose again for a colour-map viewer.
+                if !pf.true_colour && encoder.encoding() == Encoding::TIGHT_PNG {
+                    encoder = choose_encoder(&encodings, shared.prefer, &format);
+                    println!("encoding {peer} {}", encoder.encoding());
+                }
                 if !pf.true_colour {
                     conn.send_raw(&colour_map_message())?;
                 }
@@ -176,11 +207,22 @@ fn serve(mut stream: TcpStream, shared: &Shared) {
     }
 }
 
-/// The first encoding of the viewer's list that rfb-codec can encode (Raw otherwise).
-fn choose_encoder(list: &[Encoding]) -> Box<dyn RectEncoder> {
+/// `prefer` if the viewer lists it, else the first encoding of the viewer's list that
+/// rfb-codec can encode for `format` (Raw otherwise).
+fn choose_encoder(
+    list: &[Encoding],
+    prefer: Option<Encoding>,
+    format: &PixelFormat,
+) -> Box<dyn RectEncoder> {
     use rfb_codec::{hextile, raw, rre, trle, zlib, zrle};
-    for &e in list {
+    let preferred = prefer.filter(|p| list.contains(p));
+    for e in preferred.into_iter().chain(list.iter().copied()) {
         let enc: Box<dyn RectEncoder> = match e {
+            Encoding::TIGHT_PNG if format.true_colour => {
+                Box::new(rfb_codec::tight::TightPngEncoder::new(
+                    rfb_codec::tight::TightPngConfig::from_encodings(list),
+                ))
+            }
             Encoding::TIGHT => Box::new(rfb_codec::tight::TightEncoder::new(
                 rfb_codec::tight::TightConfig::from_encodings(list),
             )),
@@ -218,8 +260,8 @@ fn encoded_update(
         packed.len(),
         w * usize::from(shared.desktop.height) * format.bytes_per_pixel()
     );
-    let rects = if encoder.encoding() == Encoding::TIGHT {
-        // Tight rectangles are at most 2048 wide and 65536 pixels.
+    let rects = if matches!(encoder.encoding(), Encoding::TIGHT | Encoding::TIGHT_PNG) {
+        // Tight (and TightPNG) rectangles are at most 2048 wide and 65536 pixels.
         rfb_codec::tight::split(area)
     } else {
         let (tile_w, tile_h) = if encoder.encoding() == Encoding::CORRE {

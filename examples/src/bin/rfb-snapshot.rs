@@ -1,4 +1,4 @@
-//! `rfb-snapshot ADDR OUT.png [--encoding NAME] [--password-file F] [--timeout S]`
+//! `rfb-snapshot ADDR OUT.png [--encoding NAME] [--quality 0-9] [--password-file F] [--timeout S]`
 //!
 //! Connects to a VNC server, asks for the whole screen in true colour with the chosen
 //! encoding, waits until every pixel has been received, writes the picture as PNG and
@@ -30,6 +30,10 @@ struct Args {
     /// default (every encoding this library decodes, best first).
     #[arg(long, default_value = "default")]
     encoding: String,
+    /// Allow lossy JPEG at this quality level (0-9: the Tight quality pseudo-encoding);
+    /// without it the picture is lossless.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=9))]
+    quality: Option<u8>,
     /// File whose first line is the VNC password.
     #[arg(long)]
     password_file: Option<PathBuf>,
@@ -85,6 +89,9 @@ fn snapshot(args: &Args) -> Result<String, ClientError> {
         )));
     };
     encodings.extend([Encoding::LAST_RECT, Encoding::DESKTOP_SIZE]);
+    if let Some(q) = args.quality {
+        encodings.push(Encoding::for_quality_level(q));
+    }
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     let mut config = ClientConfig {
         handshake_timeout: Duration::from_secs(args.timeout),

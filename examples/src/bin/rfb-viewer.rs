@@ -1,9 +1,10 @@
 //! `rfb-viewer ADDR [--password-file F] [--view-only] [--encoding E] [--quality Q]
-//! [--colour full|16|8|grey] [--scale fit|actual] [--screen N] [--listen]`
+//! [--colour full|16|8|grey] [--scale fit|actual] [--monitor N] [--remote-resize]
+//! [--idle-timeout S] [--listen]`
 //!
 //! A VNC viewer window (winit + softbuffer, X11). Press F8 for the menu keys: Ctrl-Alt-Del,
 //! full-resolution PNG screenshot, view-only, scaling, colour mode, JPEG quality,
-//! screen choice, clipboard paste, reconnect, quit.
+//! monitor choice, remote resize, clipboard paste, reconnect, quit.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,9 +42,21 @@ struct Args {
     /// Scale the picture to the window (fit) or show it 1:1 (actual).
     #[arg(long, value_enum, default_value = "fit")]
     scale: Scale,
-    /// Show only this screen (0-based) of a multi-screen server.
-    #[arg(long)]
+    /// Show only this screen (0-based) of a multi-screen server (see --monitor).
+    #[arg(long, conflicts_with = "monitor")]
     screen: Option<usize>,
+    /// Show only monitor N (1-based, in the order of the server's screen layout) of a
+    /// multi-screen server; F8 M cycles through them.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=255))]
+    monitor: Option<u16>,
+    /// Ask the server to resize its desktop to the window whenever the window is
+    /// resized (SetDesktopSize; F8 W toggles).
+    #[arg(long)]
+    remote_resize: bool,
+    /// Give up on a server that sent nothing for this many seconds and then left a probe
+    /// unanswered as long (0: never).
+    #[arg(long, default_value_t = 60)]
+    idle_timeout: u64,
     /// Wait for a reverse connection from a server instead of connecting.
     #[arg(long)]
     listen: bool,
@@ -110,6 +123,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         },
         colour,
         scale: args.scale,
-        screen: args.screen,
+        screen: args.screen.or(args.monitor.map(|m| usize::from(m) - 1)),
+        remote_resize: args.remote_resize,
+        idle_timeout: (args.idle_timeout > 0)
+            .then(|| std::time::Duration::from_secs(args.idle_timeout)),
     })
 }

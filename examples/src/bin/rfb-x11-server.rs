@@ -1,24 +1,30 @@
 //! `rfb-x11-server [--display :N] [--listen ADDR] [--password-file F] [--view-only]
-//! [--fps N]`
+//! [--fps N] [--no-shm] [--verbose]`
 //!
 //! Shares a real X11 display with VNC viewers: a pure-Rust x11vnc. The root window is
-//! captured with GetImage (only the areas the DAMAGE extension reports, plus a full
-//! pass every second; or the whole screen every frame without DAMAGE), handed to the
-//! `rfb_server` Session (whose tile diff sends only what really changed), and viewers'
-//! keys and pointer are injected with XTEST. See `rfb_examples::x11` for the screens
-//! it supports (depth 24 TrueColor, 32 bpp) and what it refuses.
+//! captured with MIT-SHM (`ShmGetImage` into a memfd segment) where the X server allows
+//! it, else GetImage; only the areas the DAMAGE extension reports, as soon as it reports
+//! them (after at most a few milliseconds of coalescing, and at most `--fps` captures a
+//! second), plus a full pass every second; without DAMAGE, the whole screen `--fps`
+//! times a second. Frames go to the `rfb_server` Session (whose tile diff sends only
+//! what really changed), and viewers' keys and pointer are injected with XTEST as they
+//! arrive. See `rfb_examples::x11` for the screens it supports (depth 24 TrueColor,
+//! 32 bpp) and what it refuses, and `rfb_examples::x11::pacer` for the capture timing.
 //!
 //! Prints `listening ADDR`, the display's description, one line per audit event and one
 //! per injected input event (`key #1 keysym=0x61 down=true keycode=38`,
-//! `pointer #1 x=10 y=20 buttons=1`). Not yet: clipboard, cursor shape, MIT-SHM.
+//! `pointer #1 x=10 y=20 buttons=1`); with `--verbose`, the time a full capture takes
+//! and one line per capture. Not yet: clipboard, cursor shape.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Parser;
-use rfb_examples::x11::{Display, FULL_POLL};
+use rfb_codec::Region;
+use rfb_examples::x11::pacer::{Capture, Pacer};
+use rfb_examples::x11::{Display, DisplayEvent, FULL_POLL, MAX_DAMAGE_RECTS};
 use rfb_proto::ClientMessage;
 use rfb_server::driver::{AuditEvent, Server, ServerHandle, ServerOptions, ViewerEvent};
 use rfb_server::{AllowAll, Authenticator, Damage, ServerConfig, ServerEvent, VncPassword};
@@ -40,9 +46,16 @@ struct Args {
     /// Viewers see but cannot control.
     #[arg(long)]
     view_only: bool,
-    /// Captures per second.
+    /// Captures per second at most (damage is captured as it is reported, but never
+    /// sooner than 1/fps after the previous capture); without DAMAGE, the polling rate.
     #[arg(long, default_value_t = 30)]
     fps: u32,
+    /// Capture with plain GetImage even where MIT-SHM is available.
+    #[arg(long)]
+    no_shm: bool,
+    /// Print the time a full-screen capture takes, and one line per capture.
+    #[arg(long)]
+    verbose: bool,
 }
 
 fn main() -> Result<()> {
@@ -58,7 +71,7 @@ fn main() -> Result<()> {
         }
         None => (ServerConfig::no_auth(), Arc::new(AllowAll)),
     };
-    let mut display = Display::open(args.display.as_deref())?;
+    let mut display = Display::open(args.display.as_deref(), !args.no_shm)?;
     let mut fb = display.new_framebuffer();
     let full = fb.rect();
     display.grab(&mut fb, full)?;
@@ -67,6 +80,9 @@ fn main() -> Result<()> {
         args.display.as_deref().unwrap_or("$DISPLAY"),
         display.description()
     );
+    if args.verbose {
+        time_full_capture(&mut display, &mut fb)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -99,45 +115,137 @@ fn main() -> Result<()> {
     runtime.spawn(async move { server.listen(listener).await });
     let period = Duration::from_secs_f64(1.0 / f64::from(args.fps.clamp(1, 120)));
     // Capture and input run on this thread: the X connection is blocking.
-    let result = capture_loop(&mut display, fb, &handle, events, period);
+    let result = capture_loop(&mut display, fb, &handle, events, period, args.verbose);
     let _ = display.release_all();
     handle.shutdown("the X display went away");
     runtime.shutdown_timeout(Duration::from_secs(1));
     result
 }
 
+/// Times ten full-screen captures with the method in use; prints the median.
+fn time_full_capture(display: &mut Display, fb: &mut rfb_codec::Framebuffer) -> Result<()> {
+    let full = fb.rect();
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let t = Instant::now();
+        display.grab(fb, full)?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    println!(
+        "capture full {}x{} via {}: median {:.2} ms, min {:.2} ms (10 runs)",
+        full.width,
+        full.height,
+        if display.has_shm() {
+            "MIT-SHM"
+        } else {
+            "GetImage"
+        },
+        times[5].as_secs_f64() * 1e3,
+        times[0].as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+/// What wakes the capture thread.
+enum Wake {
+    Input(ViewerEvent),
+    X(DisplayEvent),
+    /// The X connection failed (the display went away).
+    Gone(anyhow::Error),
+}
+
+/// Captures as [`Pacer`] says, fed by two threads: one reading X events (damage), one
+/// forwarding viewer input, which is injected as soon as it arrives.
 fn capture_loop(
     display: &mut Display,
     mut fb: rfb_codec::Framebuffer,
     handle: &ServerHandle,
     mut events: mpsc::Receiver<ViewerEvent>,
     period: Duration,
+    verbose: bool,
 ) -> Result<()> {
-    let full = fb.rect();
-    let mut last_full = Instant::now();
-    loop {
-        let tick = Instant::now();
-        while let Ok(ev) = events.try_recv() {
-            inject(display, &ev)?;
-        }
-        let hint = if display.has_damage() && last_full.elapsed() < FULL_POLL {
-            let region = display.take_damage()?;
-            for r in region.rects() {
-                display.grab(&mut fb, r)?;
-            }
-            Damage::Region(region)
-        } else {
-            // Events (damage, MappingNotify) are still answered.
-            let _ = display.take_damage()?;
-            display.grab(&mut fb, full)?;
-            last_full = Instant::now();
-            Damage::Everything
+    let (tx, rx) = std_mpsc::channel();
+    let x_events = display.events();
+    let x_tx = tx.clone();
+    std::thread::spawn(move || loop {
+        let wake = match x_events.next() {
+            Ok(e) => Wake::X(e),
+            Err(e) => Wake::Gone(e),
         };
-        if !matches!(&hint, Damage::Region(r) if r.is_empty()) {
-            handle.update(fb.clone(), hint);
+        let gone = matches!(wake, Wake::Gone(_));
+        if x_tx.send(wake).is_err() || gone {
+            break;
         }
-        if let Some(rest) = period.checked_sub(tick.elapsed()) {
-            std::thread::sleep(rest);
+    });
+    std::thread::spawn(move || {
+        while let Some(ev) = events.blocking_recv() {
+            if tx.send(Wake::Input(ev)).is_err() {
+                break;
+            }
+        }
+    });
+    let full = fb.rect();
+    let mut pacer = Pacer::new(Instant::now(), period, FULL_POLL, !display.has_damage());
+    let mut damage = Region::new();
+    loop {
+        let now = Instant::now();
+        if let Some(what) = pacer.poll(now) {
+            let hint = match what {
+                Capture::Damage => {
+                    if damage.rect_count() > MAX_DAMAGE_RECTS {
+                        if let Some(b) = damage.bounding_box() {
+                            damage = Region::from(b);
+                        }
+                    }
+                    for r in damage.rects() {
+                        display.grab(&mut fb, r)?;
+                    }
+                    Damage::Region(std::mem::take(&mut damage))
+                }
+                Capture::Full => {
+                    damage = Region::new();
+                    display.grab(&mut fb, full)?;
+                    Damage::Everything
+                }
+            };
+            if verbose {
+                let what = match &hint {
+                    Damage::Region(r) => format!("{} rects {} px", r.rect_count(), r.area()),
+                    _ => "full".to_owned(),
+                };
+                println!(
+                    "capture {what} in {:.2} ms",
+                    now.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            if !matches!(&hint, Damage::Region(r) if r.is_empty()) {
+                handle.update(fb.clone(), hint);
+            }
+        }
+        let wait = pacer
+            .poll_timeout()
+            .saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok(Wake::Input(ev)) => inject(display, &ev)?,
+            Ok(Wake::X(DisplayEvent::Damage(r))) => {
+                if !r.is_empty() {
+                    damage.add_rect(r);
+                    // Keep the region small while damage streams in.
+                    if damage.rect_count() > MAX_DAMAGE_RECTS {
+                        if let Some(b) = damage.bounding_box() {
+                            damage = Region::from(b);
+                        }
+                    }
+                    pacer.damaged(Instant::now());
+                }
+            }
+            Ok(Wake::X(DisplayEvent::KeymapChanged)) => display.reload_keymap()?,
+            Ok(Wake::X(DisplayEvent::Other)) => {}
+            Ok(Wake::Gone(e)) => return Err(e),
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {}
+            // Both feeders ended: the server and the display are gone.
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         }
     }
 }

@@ -1,6 +1,19 @@
 //! winit keys to X keysyms and XT scan codes.
 
-use winit::keyboard::{Key, KeyCode, KeyLocation, NamedKey, PhysicalKey};
+//!
+//! # Dead keys
+//!
+//! The server's input method composes accents, so a dead key must reach it as the X
+//! dead keysym (`dead_acute`, ...) followed by the plain base key. winit on X11 reports
+//! a dead key as `Key::Dead(Some(c))`, `c` being what pressing the dead key twice
+//! produces in the locale's Compose table (`´` for `dead_acute`, `°` for
+//! `dead_abovering`, ...), and as `Key::Unidentified(NativeKey::Xkb(keysym))` when no
+//! Compose table is loaded; [`dead_keysym`] maps the first, [`keysym`] passes the
+//! second through. winit also composes locally: the key after a dead key arrives as
+//! the composed character (`é`); [`base_after_dead`] recovers the base key (`e`) the
+//! server must get instead.
+
+use winit::keyboard::{Key, KeyCode, KeyLocation, NamedKey, NativeKey, PhysicalKey};
 
 /// The X keysym for a key as winit reports it, or `None` for keys X has no keysym for.
 ///
@@ -23,7 +36,65 @@ pub fn keysym(logical: &Key, location: KeyLocation) -> Option<u32> {
             Some(char_keysym(c))
         }
         Key::Named(n) => named(*n, location),
-        Key::Dead(Some(c)) => dead(*c),
+        Key::Dead(Some(c)) => dead_keysym(*c),
+        // winit gives keys it has no name for as the X keysym itself (on X11, a dead
+        // key when no Compose table is loaded, or a key that cancelled a composition).
+        Key::Unidentified(NativeKey::Xkb(sym)) if *sym != 0 => Some(*sym),
+        _ => None,
+    }
+}
+
+/// True for the X dead keysyms (`dead_grave` 0xfe50 to `dead_longsolidusoverlay`
+/// 0xfe93, keysymdef.h).
+pub fn is_dead_keysym(sym: u32) -> bool {
+    (0xfe50..=0xfe93).contains(&sym)
+}
+
+/// True for modifier keysyms (Shift, Control, Caps Lock, Meta, Alt, Super, Hyper:
+/// 0xffe1 to 0xffee; the ISO level and group shifts and locks: 0xfe01 to 0xfe13). They
+/// do not end a dead-key composition.
+pub fn is_modifier_keysym(sym: u32) -> bool {
+    (0xffe1..=0xffee).contains(&sym) || (0xfe01..=0xfe13).contains(&sym)
+}
+
+/// The keysym to send for the key pressed right after a dead key, when it differs from
+/// [`keysym`]'s: `composed` is winit's logical key (already composed locally, e.g. `é`
+/// or `É`), `unmodified` the key without modifiers (winit's `key_without_modifiers`,
+/// e.g. `e`). The server gets the base key, in the case of the composed character, so
+/// that its input method composes it with the dead keysym sent before. `None` when
+/// winit did not compose (the key is sent as it is).
+pub fn base_after_dead(composed: &Key, unmodified: &Key) -> Option<u32> {
+    let Key::Character(s) = composed else {
+        return None;
+    };
+    let mut chars = s.chars();
+    let c = chars.next()?;
+    if chars.next().is_some() {
+        return None;
+    }
+    match unmodified {
+        Key::Character(b) => {
+            let mut bs = b.chars();
+            let base = bs.next()?;
+            if bs.next().is_some() || base == c {
+                return None;
+            }
+            let base = if c.is_uppercase() {
+                let mut up = base.to_uppercase();
+                match (up.next(), up.next()) {
+                    (Some(u), None) => u,
+                    _ => base,
+                }
+            } else {
+                base
+            };
+            (base != c).then(|| char_keysym(base))
+        }
+        // Space after a dead key gives the spacing accent; a second press of the dead
+        // key gives it too.
+        Key::Named(n) => named(*n, KeyLocation::Standard),
+        Key::Dead(Some(d)) => dead_keysym(*d),
+        Key::Unidentified(NativeKey::Xkb(sym)) if *sym != 0 => Some(*sym),
         _ => None,
     }
 }
@@ -38,20 +109,35 @@ pub fn char_keysym(c: char) -> u32 {
     }
 }
 
-fn dead(c: char) -> Option<u32> {
+/// The X dead keysym for the character winit reports with a dead key: the spacing
+/// accent the Compose table gives for the dead key pressed twice (X.Org's
+/// `en_US.UTF-8/Compose`, `<dead_X> <dead_X>` lines), the combining accent (U+03xx),
+/// and the ASCII stand-ins other platforms use (`'` and `"`).
+pub fn dead_keysym(c: char) -> Option<u32> {
     Some(match c {
-        '`' => 0xfe50,
-        '´' | '\'' => 0xfe51,
-        '^' => 0xfe52,
-        '~' => 0xfe53,
-        '¯' => 0xfe54,
-        '˘' => 0xfe55,
-        '˙' => 0xfe56,
-        '¨' | '"' => 0xfe57,
-        '˚' => 0xfe58,
-        '˝' => 0xfe59,
-        'ˇ' => 0xfe5a,
-        '¸' => 0xfe5b,
+        '`' | '\u{300}' => 0xfe50,        // dead_grave
+        '´' | '\'' | '\u{301}' => 0xfe51, // dead_acute
+        '^' | 'ˆ' | '\u{302}' => 0xfe52,  // dead_circumflex
+        '~' | '˜' | '\u{303}' => 0xfe53,  // dead_tilde
+        '¯' | '\u{304}' => 0xfe54,        // dead_macron
+        '˘' | '\u{306}' => 0xfe55,        // dead_breve
+        '˙' | '\u{307}' => 0xfe56,        // dead_abovedot
+        '¨' | '"' | '\u{308}' => 0xfe57,  // dead_diaeresis
+        '°' | '˚' | '\u{30a}' => 0xfe58,  // dead_abovering
+        '˝' | '\u{30b}' => 0xfe59,        // dead_doubleacute
+        'ˇ' | '\u{30c}' => 0xfe5a,        // dead_caron
+        '¸' | '\u{327}' => 0xfe5b,        // dead_cedilla
+        '˛' | '\u{328}' => 0xfe5c,        // dead_ogonek
+        'ͺ' | '\u{345}' => 0xfe5d,        // dead_iota
+        '゛' | '\u{3099}' => 0xfe5e,      // dead_voiced_sound
+        '゜' | '\u{309a}' => 0xfe5f,      // dead_semivoiced_sound
+        '\u{323}' => 0xfe60,              // dead_belowdot
+        '\u{309}' => 0xfe61,              // dead_hook
+        '\u{31b}' => 0xfe62,              // dead_horn
+        '/' | '\u{338}' => 0xfe63,        // dead_stroke
+        ',' | '\u{326}' => 0xfe6e,        // dead_belowcomma
+        '¤' => 0xfe6f,                    // dead_currency
+        'µ' => 0xfe8c,                    // dead_greek
         _ => return None,
     })
 }
@@ -322,9 +408,115 @@ mod tests {
             Some(0xfe52)
         );
         assert_eq!(
+            keysym(
+                &Key::Unidentified(NativeKey::Xkb(0xfe51)),
+                KeyLocation::Standard
+            ),
+            Some(0xfe51)
+        );
+        assert_eq!(
             xt_keycode(&PhysicalKey::Code(KeyCode::ArrowRight)),
             Some(0xcd)
         );
         assert_eq!(xt_keycode(&PhysicalKey::Code(KeyCode::KeyA)), Some(0x1e));
+    }
+}
+
+#[cfg(test)]
+mod dead_key_tests {
+    use super::*;
+
+    /// Each `<dead_X> <dead_X> : "c"` line of X.Org's en_US.UTF-8 Compose file (what
+    /// winit reports as `Key::Dead(Some(c))`), with the keysym of `dead_X` from
+    /// keysymdef.h.
+    const COMPOSE_DOUBLES: &[(char, u32, &str)] = &[
+        ('~', 0xfe53, "dead_tilde"),
+        ('´', 0xfe51, "dead_acute"),
+        ('`', 0xfe50, "dead_grave"),
+        ('^', 0xfe52, "dead_circumflex"),
+        ('°', 0xfe58, "dead_abovering"),
+        ('¯', 0xfe54, "dead_macron"),
+        ('˘', 0xfe55, "dead_breve"),
+        ('˙', 0xfe56, "dead_abovedot"),
+        ('¨', 0xfe57, "dead_diaeresis"),
+        ('˝', 0xfe59, "dead_doubleacute"),
+        ('ˇ', 0xfe5a, "dead_caron"),
+        ('¸', 0xfe5b, "dead_cedilla"),
+        ('˛', 0xfe5c, "dead_ogonek"),
+        ('ͺ', 0xfe5d, "dead_iota"),
+        ('\u{323}', 0xfe60, "dead_belowdot"),
+        (',', 0xfe6e, "dead_belowcomma"),
+        ('¤', 0xfe6f, "dead_currency"),
+        ('µ', 0xfe8c, "dead_greek"),
+        ('\u{309}', 0xfe61, "dead_hook"),
+        ('\u{31b}', 0xfe62, "dead_horn"),
+        ('/', 0xfe63, "dead_stroke"),
+    ];
+
+    #[test]
+    fn dead_keys_map_to_x_dead_keysyms() {
+        for &(c, sym, name) in COMPOSE_DOUBLES {
+            assert_eq!(
+                keysym(&Key::Dead(Some(c)), KeyLocation::Standard),
+                Some(sym),
+                "{name} ({c:?})"
+            );
+            assert!(is_dead_keysym(sym), "{name}");
+        }
+        // Combining accents (other platforms) and the ASCII stand-ins.
+        assert_eq!(dead_keysym('\u{301}'), Some(0xfe51));
+        assert_eq!(dead_keysym('\u{308}'), Some(0xfe57));
+        assert_eq!(dead_keysym('\''), Some(0xfe51));
+        assert_eq!(dead_keysym('"'), Some(0xfe57));
+        // A dead key winit could not name: nothing to send.
+        assert_eq!(keysym(&Key::Dead(None), KeyLocation::Standard), None);
+        assert_eq!(dead_keysym('q'), None);
+        // Without a Compose table, winit passes the dead keysym itself.
+        assert_eq!(
+            keysym(
+                &Key::Unidentified(NativeKey::Xkb(0xfe57)),
+                KeyLocation::Standard
+            ),
+            Some(0xfe57)
+        );
+        assert!(!is_dead_keysym(0xff08) && !is_dead_keysym(0x61));
+        assert!(is_modifier_keysym(0xffe1) && is_modifier_keysym(0xfe03));
+        assert!(!is_modifier_keysym(0xfe51));
+    }
+
+    fn ch(s: &str) -> Key {
+        Key::Character(s.into())
+    }
+
+    #[test]
+    fn the_key_after_a_dead_key_is_sent_uncomposed() {
+        // dead_acute, then e: winit composed "é"; the server must get "e" (0x65).
+        assert_eq!(base_after_dead(&ch("é"), &ch("e")), Some(0x65));
+        // With Shift (or Caps Lock): "É" composed, "e" unmodified: send "E" (0x45).
+        assert_eq!(base_after_dead(&ch("É"), &ch("e")), Some(0x45));
+        // dead_circumflex, then Shift+a: "Â" -> "A".
+        assert_eq!(base_after_dead(&ch("Â"), &ch("a")), Some(0x41));
+        // dead_diaeresis then u: "ü" -> "u".
+        assert_eq!(base_after_dead(&ch("ü"), &ch("u")), Some(0x75));
+        // dead_acute then space gives the spacing accent: send space.
+        assert_eq!(
+            base_after_dead(&ch("´"), &Key::Named(NamedKey::Space)),
+            Some(0x20)
+        );
+        // The dead key pressed twice: send the dead keysym again.
+        assert_eq!(
+            base_after_dead(&ch("´"), &Key::Unidentified(NativeKey::Xkb(0xfe51))),
+            Some(0xfe51)
+        );
+        // Nothing composed (the key is what it is): send it unchanged.
+        assert_eq!(base_after_dead(&ch("q"), &ch("q")), None);
+        assert_eq!(
+            base_after_dead(&Key::Unidentified(NativeKey::Xkb(0x71)), &ch("q")),
+            None
+        );
+        assert_eq!(
+            base_after_dead(&Key::Named(NamedKey::Enter), &ch("x")),
+            None
+        );
     }
 }

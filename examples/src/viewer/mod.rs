@@ -8,6 +8,15 @@
 //! Clipboard text goes both ways through the X11 clipboard (arboard): the server's
 //! text is put on the local clipboard; the local clipboard is sent to the server when
 //! the window gains focus (as TigerVNC's viewer does) and with F8 P.
+//!
+//! Remote resize (`--remote-resize`, toggled with F8 W): when the window changes size
+//! and then stays that size for [`RESIZE_DEBOUNCE`], the viewer asks the server
+//! (SetDesktopSize) for a one-screen desktop of the window's size; the server's answer
+//! is printed. It needs a server that announced ExtendedDesktopSize and is off while a
+//! single monitor is shown.
+//!
+//! Monitor choice (`--monitor N`, F8 M cycles): on a multi-screen server the window
+//! shows only screen N of the layout the server reports.
 
 pub mod keymap;
 
@@ -15,6 +24,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use rfb_client::driver::{self, Command, ViewerHandle};
@@ -25,8 +35,9 @@ use rfb_proto::{Rect, Screen};
 use winit::application::ApplicationHandler;
 use winit::dpi::{PhysicalPosition, PhysicalSize};
 use winit::event::{ElementState, MouseButton, MouseScrollDelta, WindowEvent};
-use winit::event_loop::{ActiveEventLoop, EventLoop, EventLoopProxy};
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy};
 use winit::keyboard::{Key, KeyCode, PhysicalKey};
+use winit::platform::modifier_supplement::KeyEventExtModifierSupplement;
 use winit::window::{CustomCursor, Window, WindowId};
 
 /// How the framebuffer is shown in the window.
@@ -55,9 +66,21 @@ pub struct Options {
     pub colour: ColourPreset,
     /// Scaling.
     pub scale: Scale,
-    /// Show only this screen of a multi-screen server.
+    /// Show only this screen (0-based index into the server's layout) of a
+    /// multi-screen server.
     pub screen: Option<usize>,
+    /// Ask the server to match the window size when the window is resized.
+    pub remote_resize: bool,
+    /// Give up on a server that stops answering (see
+    /// [`ViewerConfig::idle_timeout`](rfb_client::ViewerConfig::idle_timeout)).
+    pub idle_timeout: Option<Duration>,
 }
+
+/// How long the window size must stay the same before a remote resize is asked for.
+pub const RESIZE_DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// The largest desktop a remote resize asks for (in each direction).
+const MAX_REMOTE_SIZE: u32 = 16384;
 
 /// Events from the network side to the window.
 #[derive(Debug)]
@@ -88,7 +111,8 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
 }
 
 const HELP: &str = "F8 then: D Ctrl-Alt-Del | S screenshot | V view-only | F fit/actual | \
-C colour | 0-9 JPEG quality | M next screen | P paste clipboard | R reconnect | Q quit | F8 send F8";
+C colour | 0-9 JPEG quality | M next screen | W remote resize | P paste clipboard | R reconnect | \
+Q quit | F8 send F8";
 
 struct Surface {
     window: Rc<Window>,
@@ -128,10 +152,15 @@ struct App {
     clipboard: Option<arboard::Clipboard>,
     last_clip: Option<String>,
     cursor: Option<CustomCursor>,
+    remote_resize: bool,
+    resize_due: Option<Instant>,
+    can_resize: bool,
+    dead_pending: bool,
 }
 
 impl App {
     fn new(opts: Options, rt: tokio::runtime::Runtime, proxy: EventLoopProxy<UserEvent>) -> App {
+        let remote_resize = opts.remote_resize;
         App {
             view_only: opts.view_only,
             scale: opts.scale,
@@ -156,6 +185,10 @@ impl App {
             clipboard: arboard::Clipboard::new().ok(),
             last_clip: None,
             cursor: None,
+            remote_resize,
+            resize_due: None,
+            can_resize: false,
+            dead_pending: false,
         }
     }
 
@@ -164,10 +197,12 @@ impl App {
             h.send(Command::Close);
         }
         self.connected = false;
+        self.can_resize = false;
         self.status = "connecting".into();
         let mut config = ViewerConfig {
             encodings: self.encodings.clone(),
             colour: self.colour,
+            idle_timeout: self.opts.idle_timeout,
             ..ViewerConfig::default()
         };
         config.client.password = self.opts.password.clone();
@@ -237,6 +272,12 @@ impl App {
         }
         if self.colour != ColourPreset::Full {
             t.push_str(&format!(" [{:?}]", self.colour));
+        }
+        if let Some(i) = self.screen.filter(|&i| i < self.screens.len()) {
+            t.push_str(&format!(" [monitor {}/{}]", i + 1, self.screens.len()));
+        }
+        if self.remote_resize {
+            t.push_str(" [remote resize]");
         }
         if !self.connected {
             t.push_str(&format!(" — {}", self.status));
@@ -347,6 +388,40 @@ impl App {
         }
     }
 
+    /// Arms the debounce timer of a remote resize.
+    fn schedule_remote_resize(&mut self) {
+        if self.remote_resize {
+            self.resize_due = Some(Instant::now() + RESIZE_DEBOUNCE);
+        }
+    }
+
+    /// Asks the server for a desktop of the window's size (when remote resize is on,
+    /// the server can do it, the whole desktop is shown and the size differs).
+    fn remote_resize_now(&mut self) {
+        if !self.remote_resize || !self.can_resize || !self.connected || self.screen.is_some() {
+            return;
+        }
+        let (Some(s), Some(h)) = (&self.surface, &self.handle) else {
+            return;
+        };
+        let size = s.window.inner_size();
+        let w = size.width.clamp(1, MAX_REMOTE_SIZE) as u16;
+        let hgt = size.height.clamp(1, MAX_REMOTE_SIZE) as u16;
+        let current = {
+            let f = h.frame();
+            (f.width, f.height)
+        };
+        if current == (w, hgt) {
+            return;
+        }
+        eprintln!("rfb-viewer: asking the server for a {w}x{hgt} desktop");
+        self.send(Command::SetDesktopSize {
+            width: w,
+            height: hgt,
+            screens: Vec::new(),
+        });
+    }
+
     fn screenshot(&self) {
         let Some(h) = &self.handle else { return };
         let f = h.frame();
@@ -437,6 +512,14 @@ impl App {
                 };
                 self.fit_window();
                 self.request_redraw();
+            }
+            "w" => {
+                self.remote_resize = !self.remote_resize;
+                eprintln!(
+                    "rfb-viewer: remote resize {}",
+                    if self.remote_resize { "on" } else { "off" }
+                );
+                self.schedule_remote_resize();
             }
             "p" => self.paste_to_server(false),
             "r" => self.connect(),
@@ -574,6 +657,13 @@ impl ApplicationHandler<UserEvent> for App {
                     self.request_redraw();
                 }
                 ViewerEvent::DesktopName(n) => self.name = n,
+                ViewerEvent::Capabilities(c) if c.extended_desktop_size && !self.can_resize => {
+                    self.can_resize = true;
+                    self.schedule_remote_resize();
+                }
+                ViewerEvent::DesktopSizeResult { status, .. } => {
+                    eprintln!("rfb-viewer: the server answered the resize request: {status}");
+                }
                 ViewerEvent::CutText(t) => {
                     self.last_clip = Some(t.clone());
                     if let Some(cb) = &mut self.clipboard {
@@ -589,6 +679,18 @@ impl ApplicationHandler<UserEvent> for App {
         self.title();
     }
 
+    fn about_to_wait(&mut self, el: &ActiveEventLoop) {
+        match self.resize_due {
+            Some(due) if Instant::now() >= due => {
+                self.resize_due = None;
+                self.remote_resize_now();
+                el.set_control_flow(ControlFlow::Wait);
+            }
+            Some(due) => el.set_control_flow(ControlFlow::WaitUntil(due)),
+            None => el.set_control_flow(ControlFlow::Wait),
+        }
+    }
+
     fn window_event(&mut self, el: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
         match event {
             WindowEvent::CloseRequested => {
@@ -596,7 +698,10 @@ impl ApplicationHandler<UserEvent> for App {
                 el.exit();
             }
             WindowEvent::RedrawRequested => self.redraw(),
-            WindowEvent::Resized(_) => self.request_redraw(),
+            WindowEvent::Resized(_) => {
+                self.schedule_remote_resize();
+                self.request_redraw();
+            }
             WindowEvent::Focused(true) => self.paste_to_server(true),
             WindowEvent::Focused(false) => {
                 for (_, sym) in self.pressed.drain() {
@@ -630,7 +735,22 @@ impl ApplicationHandler<UserEvent> for App {
                 }
                 let keycode = keymap::xt_keycode(&event.physical_key);
                 let sym = if down {
-                    keymap::keysym(&event.logical_key, event.location)
+                    let mut sym = keymap::keysym(&event.logical_key, event.location);
+                    // After a dead key the server composes: send the base key, not
+                    // what winit composed locally (see `keymap`).
+                    if self.dead_pending && !sym.is_some_and(keymap::is_modifier_keysym) {
+                        self.dead_pending = false;
+                        if let Some(base) = keymap::base_after_dead(
+                            &event.logical_key,
+                            &event.key_without_modifiers(),
+                        ) {
+                            sym = Some(base);
+                        }
+                    }
+                    if sym.is_some_and(keymap::is_dead_keysym) && !event.repeat {
+                        self.dead_pending = true;
+                    }
+                    sym
                 } else {
                     self.pressed
                         .remove(&event.physical_key)

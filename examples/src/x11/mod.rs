@@ -1,12 +1,17 @@
 //! Sharing a real X11 display for `rfb-x11-server`: screen capture, damage and input,
 //! over the X11 protocol in pure Rust (`x11rb`'s `RustConnection`, no libxcb).
 //!
-//! * **Capture**: plain `GetImage` of the root window in bands (MIT-SHM would need a
-//!   shared-memory segment, i.e. `unsafe`; not used).
+//! * **Capture**: with MIT-SHM 1.2 (a local server), `ShmGetImage` writes the pixels into
+//!   a memfd segment handed over with `ShmAttachFd`, and they are read back with
+//!   `pread` (no `mmap`, so no `unsafe`; one copy out of the page cache instead of the
+//!   X protocol stream). Otherwise (a remote display, no MIT-SHM, the attach refused,
+//!   or [`Display::open`] asked not to), plain `GetImage` of the root window in bands.
 //! * **Damage**: where the DAMAGE extension exists, a damage object on the root window
-//!   reports raw rectangles; only those are fetched. A full capture every
-//!   [`FULL_POLL`] catches anything the extension misses (the Session's tile diff sends
-//!   only what really changed). Without DAMAGE, the whole screen is polled every tick.
+//!   reports raw rectangles through [`Display::events`] (a blocking reader meant for
+//!   its own thread); only those are fetched. A full capture every [`FULL_POLL`]
+//!   catches anything the extension misses (the Session's tile diff sends only what
+//!   really changed). Without DAMAGE, the whole screen is polled. [`pacer`] decides
+//!   when.
 //! * **Input**: XTEST fake key, button and motion events. Keysyms become keycodes
 //!   through the keyboard mapping; a keysym found only in a keycode's shifted column
 //!   gets a Shift press around it; a keysym the keymap lacks is bound to a spare
@@ -17,14 +22,21 @@
 //! exactly the server's native RGB888). Anything else (depth 16, 30, 8, colour maps) is
 //! refused with an error naming what was found.
 
+pub mod pacer;
+
 use std::collections::HashMap;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileExt as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use rfb_codec::{Framebuffer, Region};
+use rfb_codec::Framebuffer;
 use rfb_proto::{PixelFormat, Rect};
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::damage::{self, ConnectionExt as _};
+use x11rb::protocol::shm::{self, ConnectionExt as _};
 use x11rb::protocol::xfixes::ConnectionExt as _;
 use x11rb::protocol::xproto::{
     self, ConnectionExt as _, ImageFormat, ImageOrder, VisualClass, Window,
@@ -37,8 +49,8 @@ use x11rb::rust_connection::RustConnection;
 pub const FULL_POLL: Duration = Duration::from_secs(1);
 /// Bytes fetched per GetImage request (a band of whole rows).
 const BAND_BYTES: usize = 1 << 20;
-/// More damage rectangles than this in one tick are fetched as their bounding box.
-const MAX_DAMAGE_RECTS: usize = 64;
+/// More damage rectangles than this in one capture are fetched as their bounding box.
+pub const MAX_DAMAGE_RECTS: usize = 64;
 /// Keysyms of the Shift keys.
 const SHIFT_L: u32 = 0xffe1;
 const SHIFT_R: u32 = 0xffe2;
@@ -87,22 +99,31 @@ impl Keymap {
     }
 }
 
+/// The MIT-SHM segment: a memfd the X server maps too, big enough for the screen.
+struct Shm {
+    seg: shm::Seg,
+    file: File,
+}
+
 /// An X display being shared: its screen, the damage object and the input state.
 ///
 /// ```no_run
-/// use rfb_examples::x11::Display;
-/// let mut display = Display::open(Some(":1"))?;
+/// use rfb_examples::x11::{Display, DisplayEvent};
+/// let mut display = Display::open(Some(":1"), true)?; // MIT-SHM if the server allows
 /// let mut fb = display.new_framebuffer();
 /// let all = fb.rect();
 /// display.grab(&mut fb, all)?;            // the whole root window
-/// let changed = display.take_damage()?;   // what DAMAGE reported since
+/// let events = display.events();          // blocking; usually on its own thread
+/// if let DisplayEvent::Damage(r) = events.next()? {
+///     display.grab(&mut fb, r)?;          // what DAMAGE reported
+/// }
 /// display.pointer(10, 20, 0)?;            // XTEST: move the pointer
 /// display.key(0x61, true)?;               // press and release `a`
 /// display.key(0x61, false)?;
-/// # let _ = changed; Ok::<(), anyhow::Error>(())
+/// # Ok::<(), anyhow::Error>(())
 /// ```
 pub struct Display {
-    conn: RustConnection,
+    conn: Arc<RustConnection>,
     root: Window,
     width: u16,
     height: u16,
@@ -113,7 +134,83 @@ pub struct Display {
     /// Keysyms the viewer holds down → the keycode pressed for each.
     keys_down: HashMap<u32, u8>,
     buttons: u16,
+    shm: Option<Shm>,
     description: String,
+}
+
+/// What the X server reported, from [`Events::next`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisplayEvent {
+    /// This area of the screen changed (clipped to the screen; may be empty).
+    Damage(Rect),
+    /// The keyboard mapping changed: call [`Display::reload_keymap`].
+    KeymapChanged,
+    /// Anything else (ignored).
+    Other,
+}
+
+/// A blocking reader of the display's events, sharing [`Display`]'s connection (which
+/// is safe to use from several threads).
+pub struct Events {
+    conn: Arc<RustConnection>,
+    width: u16,
+    height: u16,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events").finish_non_exhaustive()
+    }
+}
+
+impl Events {
+    /// Waits for the next event; an error means the connection is gone.
+    pub fn next(&self) -> Result<DisplayEvent> {
+        Ok(match self.conn.wait_for_event()? {
+            Event::DamageNotify(n) => {
+                let a = n.area;
+                let (x, y) = (a.x.max(0) as u16, a.y.max(0) as u16);
+                DisplayEvent::Damage(
+                    Rect::new(x, y, a.width, a.height).clip_to(self.width, self.height),
+                )
+            }
+            Event::MappingNotify(_) => DisplayEvent::KeymapChanged,
+            _ => DisplayEvent::Other,
+        })
+    }
+}
+
+/// Sets up MIT-SHM capture: a memfd of `bytes`, attached with `ShmAttachFd`, and one
+/// trial `ShmGetImage` of a pixel (a server that accepted the attach but cannot use
+/// the segment fails here, not mid-capture).
+fn attach_shm(conn: &RustConnection, root: Window, bytes: usize) -> Result<Shm> {
+    if conn
+        .extension_information(shm::X11_EXTENSION_NAME)?
+        .is_none()
+    {
+        bail!("the X server has no MIT-SHM");
+    }
+    let v = conn.shm_query_version()?.reply()?;
+    if (v.major_version, v.minor_version) < (1, 2) {
+        bail!(
+            "MIT-SHM {}.{} lacks ShmAttachFd (1.2)",
+            v.major_version,
+            v.minor_version
+        );
+    }
+    let fd = rustix::fs::memfd_create("rfb-x11-server", rustix::fs::MemfdFlags::CLOEXEC)
+        .context("memfd_create")?;
+    let file = File::from(fd);
+    file.set_len(u64::try_from(bytes)?)?;
+    let theirs = OwnedFd::from(file.try_clone()?);
+    let seg = conn.generate_id()?;
+    conn.shm_attach_fd(seg, theirs, false)?
+        .check()
+        .context("ShmAttachFd refused")?;
+    conn.shm_get_image(root, 0, 0, 1, 1, !0, ImageFormat::Z_PIXMAP.into(), seg, 0)?
+        .reply()
+        .context("trial ShmGetImage failed")?;
+    Ok(Shm { seg, file })
 }
 
 impl std::fmt::Debug for Display {
@@ -126,8 +223,9 @@ impl std::fmt::Debug for Display {
 
 impl Display {
     /// Connects to `name` (`:N`; `None`: `$DISPLAY`), checks the root window's format
-    /// (see the module doc), and sets up DAMAGE and XTEST where the server has them.
-    pub fn open(name: Option<&str>) -> Result<Display> {
+    /// (see the module doc), and sets up DAMAGE and XTEST where the server has them,
+    /// and MIT-SHM capture when `use_shm` and the server allows it (else `GetImage`).
+    pub fn open(name: Option<&str>, use_shm: bool) -> Result<Display> {
         let (conn, screen_no) = RustConnection::connect(name)
             .with_context(|| format!("connecting to X display {}", name.unwrap_or("$DISPLAY")))?;
         let setup = conn.setup();
@@ -191,14 +289,23 @@ impl Display {
         };
         let xtest = has(x11rb::protocol::xtest::X11_EXTENSION_NAME)?
             && conn.xtest_get_version(2, 2)?.reply().is_ok();
+        let screen_bytes = usize::from(width) * usize::from(height) * 4;
+        let (shm, shm_note) = if use_shm {
+            match attach_shm(&conn, root, screen_bytes) {
+                Ok(s) => (Some(s), "yes".to_owned()),
+                Err(e) => (None, format!("no ({e:#})")),
+            }
+        } else {
+            (None, "no (--no-shm)".to_owned())
+        };
         let description = format!(
-            "{width}x{height} depth 24 TrueColor 32bpp {} damage={} xtest={}",
+            "{width}x{height} depth 24 TrueColor 32bpp {} damage={} xtest={} shm={shm_note}",
             if swap { "msb-first" } else { "lsb-first" },
             if damage.is_some() { "yes" } else { "no" },
             if xtest { "yes" } else { "no" },
         );
         Ok(Display {
-            conn,
+            conn: Arc::new(conn),
             root,
             width,
             height,
@@ -208,6 +315,7 @@ impl Display {
             keymap,
             keys_down: HashMap::new(),
             buttons: 0,
+            shm,
             description,
         })
     }
@@ -220,6 +328,21 @@ impl Display {
     /// Whether DAMAGE reports changes (otherwise poll the whole screen).
     pub fn has_damage(&self) -> bool {
         self.damage.is_some()
+    }
+
+    /// Whether captures go through MIT-SHM (else `GetImage`).
+    pub fn has_shm(&self) -> bool {
+        self.shm.is_some()
+    }
+
+    /// A blocking reader of this display's events (damage, keymap changes), for a
+    /// thread of its own; it shares the connection.
+    pub fn events(&self) -> Events {
+        Events {
+            conn: Arc::clone(&self.conn),
+            width: self.width,
+            height: self.height,
+        }
     }
 
     /// Whether XTEST input injection is available.
@@ -237,11 +360,67 @@ impl Display {
         Framebuffer::new(self.width, self.height, PixelFormat::RGB888)
     }
 
-    /// Copies `rect` of the root window into `fb` (GetImage in bands of whole rows).
-    /// The padding byte of each pixel is cleared.
-    pub fn grab(&self, fb: &mut Framebuffer, rect: Rect) -> Result<()> {
+    /// Copies `rect` of the root window into `fb` (`ShmGetImage`, or `GetImage` in bands
+    /// of whole rows). The padding byte of each pixel is cleared.
+    pub fn grab(&mut self, fb: &mut Framebuffer, rect: Rect) -> Result<()> {
         let rect = rect.clip_to(self.width, self.height);
         if rect.is_empty() {
+            return Ok(());
+        }
+        if let Some(shm) = &self.shm {
+            let (x16, y16) = (
+                i16::try_from(rect.x).context("screen too large")?,
+                i16::try_from(rect.y).context("screen too large")?,
+            );
+            let reply = self
+                .conn
+                .shm_get_image(
+                    self.root,
+                    x16,
+                    y16,
+                    rect.width,
+                    rect.height,
+                    !0,
+                    ImageFormat::Z_PIXMAP.into(),
+                    shm.seg,
+                    0,
+                )?
+                .reply()?;
+            // Z pixmap rows of 32-bit pixels are packed (no padding beyond 32 bits).
+            let row_bytes = usize::from(rect.width) * 4;
+            let want = row_bytes * usize::from(rect.height);
+            if usize::try_from(reply.size).unwrap_or(0) < want {
+                bail!(
+                    "ShmGetImage wrote {} bytes for {}x{}",
+                    reply.size,
+                    rect.width,
+                    rect.height
+                );
+            }
+            fb.check(rect)?;
+            let stride = fb.stride();
+            let data = fb.data_mut();
+            let start = usize::from(rect.y) * stride + usize::from(rect.x) * 4;
+            if row_bytes == stride {
+                // Whole rows: one read straight into the framebuffer.
+                let dst = &mut data[start..start + want];
+                shm.file
+                    .read_exact_at(dst, 0)
+                    .context("reading the MIT-SHM segment")?;
+                fix_pixels(dst, self.swap);
+            } else {
+                for (i, at) in (start..)
+                    .step_by(stride)
+                    .take(usize::from(rect.height))
+                    .enumerate()
+                {
+                    let dst = &mut data[at..at + row_bytes];
+                    shm.file
+                        .read_exact_at(dst, (i * row_bytes) as u64)
+                        .context("reading the MIT-SHM segment")?;
+                    fix_pixels(dst, self.swap);
+                }
+            }
             return Ok(());
         }
         let row_bytes = usize::from(rect.width) * 4;
@@ -276,49 +455,15 @@ impl Display {
                 );
             }
             reply.data.truncate(want);
-            for px in reply.data.chunks_exact_mut(4) {
-                if self.swap {
-                    // MSB first: X R G B in memory → B G R X.
-                    px.reverse();
-                }
-                px[3] = 0;
-            }
+            fix_pixels(&mut reply.data, self.swap);
             fb.put_pixels(Rect::new(rect.x, y, rect.width, h), &reply.data)?;
             y += h;
         }
         Ok(())
     }
 
-    /// The area DAMAGE reported since the last call (empty without DAMAGE). Also
-    /// answers other queued events (MappingNotify reloads the keymap).
-    pub fn take_damage(&mut self) -> Result<Region> {
-        let mut region = Region::new();
-        let mut mapping_changed = false;
-        while let Some(ev) = self.conn.poll_for_event()? {
-            match ev {
-                Event::DamageNotify(n) => {
-                    let a = n.area;
-                    let (x, y) = (a.x.max(0) as u16, a.y.max(0) as u16);
-                    region.add_rect(
-                        Rect::new(x, y, a.width, a.height).clip_to(self.width, self.height),
-                    );
-                }
-                Event::MappingNotify(_) => mapping_changed = true,
-                _ => {}
-            }
-        }
-        if mapping_changed {
-            self.reload_keymap()?;
-        }
-        if region.rect_count() > MAX_DAMAGE_RECTS {
-            if let Some(b) = region.bounding_box() {
-                region = Region::from(b);
-            }
-        }
-        Ok(region)
-    }
-
-    fn reload_keymap(&mut self) -> Result<()> {
+    /// Reloads the keyboard mapping (after [`DisplayEvent::KeymapChanged`]).
+    pub fn reload_keymap(&mut self) -> Result<()> {
         let min = self.keymap.min;
         let max = self.conn.setup().max_keycode;
         let km = self
@@ -441,6 +586,21 @@ impl Display {
             self.conn.flush()?;
         }
         Ok(())
+    }
+}
+
+/// Turns captured 32-bit pixels into RGB888 with a zero padding byte: MSB first
+/// (`X R G B` in memory) is reversed into `B G R X`.
+fn fix_pixels(data: &mut [u8], swap: bool) {
+    if swap {
+        for px in data.chunks_exact_mut(4) {
+            px.reverse();
+            px[3] = 0;
+        }
+    } else {
+        for px in data.chunks_exact_mut(4) {
+            px[3] = 0;
+        }
     }
 }
 

@@ -128,6 +128,53 @@ impl Kernel {
             _ => a == b,
         }
     }
+
+    /// The kernel that finds difference positions for this one: itself, or for
+    /// [`Kernel::Memcmp`] (`memcmp` says only "equal or not") the widest SIMD kernel.
+    fn locator(self) -> Kernel {
+        match self {
+            Kernel::Memcmp => Kernel::simd(),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 if !std::arch::is_x86_feature_detected!("avx2") => Kernel::Sse2,
+            k => k,
+        }
+    }
+
+    /// Index of the first byte where `a` and `b` differ (`None` if equal; only the
+    /// common length is compared). `self` must be a [`Kernel::locator`].
+    pub(crate) fn first_diff(self, a: &[u8], b: &[u8]) -> Option<usize> {
+        let n = a.len().min(b.len());
+        let (a, b) = (&a[..n], &b[..n]);
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sse2 => x86_sse2::first_diff(a, b),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => x86_avx2::first_diff(a, b),
+            _ => scalar::first_diff(a, b),
+        }
+    }
+
+    /// Index of the last byte where `a` and `b` differ (`None` if equal; only the
+    /// common length is compared). `self` must be a [`Kernel::locator`].
+    pub(crate) fn last_diff(self, a: &[u8], b: &[u8]) -> Option<usize> {
+        let n = a.len().min(b.len());
+        let (a, b) = (&a[..n], &b[..n]);
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Sse2 => x86_sse2::last_diff(a, b),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => x86_avx2::last_diff(a, b),
+            _ => scalar::last_diff(a, b),
+        }
+    }
+}
+
+/// Test and fuzzing access to the difference-position kernels: the first and last
+/// differing byte of `a` and `b` as `kernel` finds them (its locator for `Memcmp`).
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn diff_positions(kernel: Kernel, a: &[u8], b: &[u8]) -> (Option<usize>, Option<usize>) {
+    let k = kernel.locator();
+    (k.first_diff(a, b), k.last_diff(a, b))
 }
 
 /// Content moved within the frame: send as CopyRect (`dst`, from `src_x`, `src_y`) before
@@ -214,6 +261,48 @@ impl DamageTracker {
         };
     }
 
+    /// Applies a move the host reported (a window it dragged, a scroll it performed) to
+    /// the previous frame, as a viewer applies the CopyRect: the area `src` of the
+    /// previous frame is copied to (`dst_x`, `dst_y`). The next [`refine`](Self::refine)
+    /// then finds only what the move does not explain. A move that does not fit the
+    /// frame is an [`CodecError::ApiMisuse`] and changes nothing.
+    ///
+    /// ```
+    /// use rfb_codec::damage::DamageTracker;
+    /// use rfb_codec::{Framebuffer, PixelFormat, Rect, Region};
+    ///
+    /// let mut fb = Framebuffer::new(64, 64, PixelFormat::RGB888);
+    /// fb.fill(Rect::new(0, 0, 8, 8), &[9, 9, 9, 0]).unwrap();
+    /// let mut tracker = DamageTracker::new(&fb);
+    /// fb.copy_within(Rect::new(0, 0, 8, 8), 30, 30).unwrap();
+    /// tracker.apply_move(Rect::new(0, 0, 8, 8), 30, 30).unwrap();
+    /// let d = tracker.refine(&fb, &Region::from(fb.rect())).unwrap();
+    /// assert!(d.changed.is_empty());
+    /// ```
+    pub fn apply_move(&mut self, src: Rect, dst_x: u16, dst_y: u16) -> Result<(), CodecError> {
+        let dst = Rect::new(dst_x, dst_y, src.width, src.height);
+        if !src.fits_in(self.width, self.height) || !dst.fits_in(self.width, self.height) {
+            return Err(CodecError::ApiMisuse {
+                what: "move outside the frame".into(),
+            });
+        }
+        let bpp = self.format.bytes_per_pixel();
+        let stride = usize::from(self.width) * bpp;
+        let row_len = usize::from(src.width) * bpp;
+        let mut copy_row = |i: usize| {
+            let from = (usize::from(src.y) + i) * stride + usize::from(src.x) * bpp;
+            let to = (usize::from(dst_y) + i) * stride + usize::from(dst_x) * bpp;
+            self.prev.copy_within(from..from + row_len, to);
+        };
+        // Copy rows in the order that never reads a row already overwritten.
+        if dst_y > src.y {
+            (0..usize::from(src.height)).rev().for_each(&mut copy_row);
+        } else {
+            (0..usize::from(src.height)).for_each(&mut copy_row);
+        }
+        Ok(())
+    }
+
     /// The exact changed region inside `hint` between the previous frame and `fb`, with
     /// any scroll found; then `fb` becomes the previous frame (in the changed area; the
     /// caller promises nothing changed outside the hint). `fb` must have the size and
@@ -228,41 +317,38 @@ impl DamageTracker {
         let bpp = self.format.bytes_per_pixel();
         let stride = usize::from(self.width) * bpp;
         let new = fb.data();
-        let mut changed = Region::new();
+        let mut found = Vec::new();
+        // Without move detection the old pixels are not needed after the compare, so
+        // each changed row span is copied while it is in cache.
+        let copy_now = !self.detect_moves;
+        let mut tiles = Vec::new();
         for r in hint.clip(fb.rect()).rects() {
-            let mut ty = r.y / TILE * TILE;
-            while u32::from(ty) < r.bottom() {
-                let mut tx = r.x / TILE * TILE;
-                while u32::from(tx) < r.right() {
-                    let tile = Rect::new(tx, ty, TILE, TILE);
-                    if let Some(sub) = r.intersect(&tile) {
-                        if let Some(c) = self.diff_rect(new, stride, bpp, sub) {
-                            changed.add_rect(c);
-                        }
-                    }
-                    tx = tx.saturating_add(TILE);
-                    if tx == u16::MAX {
-                        break;
-                    }
-                }
-                ty = ty.saturating_add(TILE);
-                if ty == u16::MAX {
-                    break;
-                }
-            }
+            diff_rect(
+                self.kernel,
+                &mut self.prev,
+                new,
+                stride,
+                bpp,
+                r,
+                copy_now,
+                &mut tiles,
+                &mut found,
+            );
         }
+        // One sweep over all tile rectangles (adding them one by one is quadratic).
         let mut damage = Damage {
             moves: Vec::new(),
-            changed,
+            changed: found.into_iter().collect(),
         };
-        if self.detect_moves {
-            let found = self
-                .find_scroll(new, stride, bpp, &damage.changed)
-                .or_else(|| self.find_drag(new, stride, bpp, &damage.changed));
-            if let Some(m) = found {
-                damage.changed = damage.changed.subtract(&Region::from(m.dst));
-                damage.moves.push(m);
-            }
+        if copy_now {
+            return Ok(damage);
+        }
+        let found = self
+            .find_scroll(new, stride, bpp, &damage.changed)
+            .or_else(|| self.find_drag(new, stride, bpp, &damage.changed));
+        if let Some(m) = found {
+            damage.changed = damage.changed.subtract(&Region::from(m.dst));
+            damage.moves.push(m);
         }
         // Take the new pixels of everything that changed (moves included).
         let mut taken = damage.changed.clone();
@@ -277,42 +363,6 @@ impl DamageTracker {
             }
         }
         Ok(damage)
-    }
-
-    /// The smallest rectangle inside `r` holding every changed pixel, if any.
-    fn diff_rect(&self, new: &[u8], stride: usize, bpp: usize, r: Rect) -> Option<Rect> {
-        let (x0, x1) = (usize::from(r.x) * bpp, r.right() as usize * bpp);
-        let row = |y: usize| {
-            (
-                &self.prev[y * stride + x0..y * stride + x1],
-                &new[y * stride + x0..y * stride + x1],
-            )
-        };
-        let ys = usize::from(r.y)..r.bottom() as usize;
-        let first = ys.clone().find(|&y| {
-            let (a, b) = row(y);
-            !self.kernel.eq(a, b)
-        })?;
-        let last = ys.rev().find(|&y| {
-            let (a, b) = row(y);
-            !self.kernel.eq(a, b)
-        })?;
-        let (mut lo, mut hi) = (usize::MAX, 0usize);
-        for y in first..=last {
-            let (a, b) = row(y);
-            let pa = a.chunks_exact(bpp).zip(b.chunks_exact(bpp));
-            if let Some(i) = pa.clone().position(|(p, q)| p != q) {
-                lo = lo.min(i);
-                let j = pa.rev().position(|(p, q)| p != q).unwrap_or(0);
-                hi = hi.max(a.len() / bpp - 1 - j);
-            }
-        }
-        Some(Rect::new(
-            r.x + lo as u16,
-            first as u16,
-            (hi - lo + 1) as u16,
-            (last - first + 1) as u16,
-        ))
     }
 
     /// Looks for one vertical scroll inside the bounding box of `changed`: row hashes
@@ -543,6 +593,135 @@ impl DamageTracker {
     }
 }
 
+/// Changed pixels seen so far in one [`TILE`]-column of a band of rows.
+#[derive(Debug, Clone, Copy)]
+struct TileSpan {
+    top: usize,
+    bottom: usize,
+    left: usize,
+    right: usize,
+}
+
+impl TileSpan {
+    const EMPTY: TileSpan = TileSpan {
+        top: usize::MAX,
+        bottom: 0,
+        left: usize::MAX,
+        right: 0,
+    };
+
+    fn add(&mut self, y: usize, left: usize, right: usize) {
+        self.top = self.top.min(y);
+        self.bottom = y;
+        self.left = self.left.min(left);
+        self.right = self.right.max(right);
+    }
+}
+
+/// Appends to `changed` the smallest rectangle holding the changed pixels of each
+/// [`TILE`] x [`TILE`] tile (grid-aligned) of `r`, comparing whole row spans of `r`
+/// first (one compare per row, not per tile) and locating differences with the
+/// kernel's first/last-difference search. With `copy_now`, each changed row span is
+/// copied from `new` into `prev` as soon as it is found.
+#[allow(clippy::too_many_arguments)]
+fn diff_rect(
+    kernel: Kernel,
+    prev: &mut [u8],
+    new: &[u8],
+    stride: usize,
+    bpp: usize,
+    r: Rect,
+    copy_now: bool,
+    tiles: &mut Vec<TileSpan>,
+    changed: &mut Vec<Rect>,
+) {
+    let tile = usize::from(TILE);
+    let locator = kernel.locator();
+    let (rx, right) = (usize::from(r.x), r.right() as usize);
+    if right <= rx {
+        return;
+    }
+    let first_col = rx / tile;
+    let cols = (right - 1) / tile - first_col + 1;
+    let (x0, x1) = (rx * bpp, right * bpp);
+    let mut y = usize::from(r.y);
+    let bottom = r.bottom() as usize;
+    while y < bottom {
+        let band_end = ((y / tile + 1) * tile).min(bottom);
+        tiles.clear();
+        tiles.resize(cols, TileSpan::EMPTY);
+        let mut any = false;
+        for row in y..band_end {
+            let o = row * stride;
+            let (a, b) = (&prev[o + x0..o + x1], &new[o + x0..o + x1]);
+            // Memcmp answers "equal?" fastest; the SIMD kernels locate directly.
+            let first = if kernel == Kernel::Memcmp {
+                if a == b {
+                    continue;
+                }
+                locator.first_diff(a, b)
+            } else {
+                locator.first_diff(a, b)
+            };
+            let Some(first) = first else {
+                continue;
+            };
+            let last = locator.last_diff(a, b).unwrap_or(first);
+            // Pixel columns (absolute) of the first and last changed pixel.
+            let (lo, hi) = (rx + first / bpp, rx + last / bpp);
+            let (tlo, thi) = (lo / tile, hi / tile);
+            for t in tlo..=thi {
+                let seg0 = (t * tile).max(lo);
+                let seg1 = ((t + 1) * tile).min(hi + 1);
+                let span = if tlo == thi {
+                    Some((lo, hi))
+                } else {
+                    let (s0, s1) = ((seg0 - rx) * bpp, (seg1 - rx) * bpp);
+                    let (sa, sb) = (&a[s0..s1], &b[s0..s1]);
+                    let n = sa.len();
+                    // Busy content: the segment's end pixels differ, no search needed.
+                    let f = if t == tlo {
+                        Some(lo)
+                    } else if sa[..bpp] != sb[..bpp] {
+                        Some(seg0)
+                    } else {
+                        locator.first_diff(sa, sb).map(|i| seg0 + i / bpp)
+                    };
+                    f.map(|f| {
+                        let l = if t == thi {
+                            hi
+                        } else if sa[n - bpp..] != sb[n - bpp..] {
+                            seg1 - 1
+                        } else {
+                            locator.last_diff(sa, sb).map_or(f, |i| seg0 + i / bpp)
+                        };
+                        (f, l)
+                    })
+                };
+                if let Some((f, l)) = span {
+                    tiles[t - first_col].add(row, f, l);
+                }
+            }
+            any = true;
+            if copy_now {
+                let (c0, c1) = (o + lo * bpp, o + (hi + 1) * bpp);
+                prev[c0..c1].copy_from_slice(&new[c0..c1]);
+            }
+        }
+        if any {
+            for s in tiles.iter().filter(|s| s.top != usize::MAX) {
+                changed.push(Rect::new(
+                    s.left as u16,
+                    s.top as u16,
+                    (s.right - s.left + 1) as u16,
+                    (s.bottom - s.top + 1) as u16,
+                ));
+            }
+        }
+        y = band_end;
+    }
+}
+
 /// A fast non-cryptographic hash of one row segment.
 fn row_hash(b: &[u8]) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64 ^ b.len() as u64;
@@ -555,4 +734,60 @@ fn row_hash(b: &[u8]) -> u64 {
         h = (h ^ u64::from(x)).wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive(a: &[u8], b: &[u8]) -> (Option<usize>, Option<usize>) {
+        let d = |(x, y): (&u8, &u8)| x != y;
+        (
+            a.iter().zip(b).position(d),
+            a.iter().zip(b).rposition(d),
+        )
+    }
+
+    proptest! {
+        /// Every kernel's first/last-difference search agrees with a byte loop, at
+        /// every offset and length (block tails included).
+        #[test]
+        fn diff_positions_agree(
+            a in prop::collection::vec(any::<u8>(), 0..300),
+            flips in prop::collection::vec(any::<prop::sample::Index>(), 0..3),
+            off in 0usize..70,
+            cut in 0usize..70,
+        ) {
+            let mut b = a.clone();
+            for f in &flips {
+                if !b.is_empty() {
+                    let i = f.index(b.len());
+                    b[i] ^= 0x80;
+                }
+            }
+            let off = off.min(a.len());
+            let end = a.len() - cut.min(a.len() - off);
+            let (x, y) = (&a[off..end], &b[off..end]);
+            for k in Kernel::available() {
+                prop_assert_eq!(diff_positions(k, x, y), naive(x, y), "{:?}", k);
+                prop_assert_eq!(diff_positions(k, x, x), (None, None), "{:?}", k);
+            }
+        }
+    }
+
+    #[test]
+    fn diff_positions_every_byte() {
+        let a: Vec<u8> = (0..200u32).map(|i| (i * 7) as u8).collect();
+        for i in 0..a.len() {
+            for j in i..a.len().min(i + 70) {
+                let mut b = a.clone();
+                b[i] ^= 1;
+                b[j] ^= 2;
+                for k in Kernel::available() {
+                    assert_eq!(diff_positions(k, &a, &b), (Some(i), Some(j)), "{k:?} {i} {j}");
+                }
+            }
+        }
+    }
 }

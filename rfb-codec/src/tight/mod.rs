@@ -46,16 +46,23 @@
 //! `NOTES.md` beside this file has the thresholds behind the encoder's choices, the
 //! measurements on the recorded corpus against TigerVNC, and the interop checks (noVNC
 //! cannot decode the gradient filter, so [`TightConfig::default`] does not use it).
+//!
+//! # TightPNG
+//!
+//! TightPNG (-260, noVNC's variant) shares this framing with fills and JPEG but sends
+//! PNG files instead of zlib data: [`TightPngEncoder`], [`TightPngDecoder`].
 
 mod decoder;
 mod encoder;
 mod filters;
 mod jpeg;
+mod png;
 
 pub use decoder::TightDecoder;
 pub use encoder::{
     GradientMode, JpegSettings, Subsampling, TightConfig, TightEncoder, TightMethod,
 };
+pub use self::png::{TightPngConfig, TightPngDecoder, TightPngEncoder, TightPngMethod};
 
 use rfb_proto::{PixelFormat, Rect};
 
