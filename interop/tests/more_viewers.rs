@@ -8,6 +8,9 @@
 //!   (`scripts/peers/known-peer-bugs.txt`: its Raw decoder takes the padding byte as
 //!   alpha) and is an expected failure: reported `xfail`, or `XPASS` if it ever matches.
 //!   noVNC 1.3.0 has no ZRLE/TRLE/Zlib decoder and we produce no Tight.
+//! * noVNC against `rfb-handshake-server --prefer tightpng`: TightPNG, asked for alone
+//!   and in noVNC's own list (Tight first); lossless rectangles exact, the frame (its
+//!   gradient may come as JPEG) within 35 dB, and the server's log names TightPNG.
 //! * gvncviewer cannot choose encodings: it sends gtk-vnc's list (Tight with a JPEG
 //!   quality level, ..., ZRLE, Hextile, RRE, CopyRect, Raw), so our server answers in
 //!   Tight and sends the photo as JPEG. The framebuffer is found inside the screen
@@ -30,7 +33,7 @@ use anyhow::{bail, ensure, Context, Result};
 use rfb_interop::harness::{peer_test, PeerTest};
 use rfb_interop::image::Image;
 use rfb_interop::peers;
-use rfb_interop::servers::Demo;
+use rfb_interop::servers::{Demo, Product};
 use rfb_interop::x11::XServer;
 
 const STILL_AFTER: u64 = 60;
@@ -216,6 +219,116 @@ fn demo_novnc() {
             format!("rfb-demo x novnc-1.3.0: {} {raw}", cells(&results)),
             &results,
         )
+    });
+}
+
+// ------------------------------------------------------------------ noVNC and TightPNG
+
+/// One noVNC connection (connection number `n`) to `rfb-handshake-server --prefer
+/// tightpng`, the harness page asking with `list`: `tightpng` (exactly TightPNG, a JPEG
+/// quality level, compress level 2) or `default` (noVNC 1.3's own list: Tight before
+/// TightPNG, quality 6). The server must say it used TightPNG, noVNC must have decoded
+/// TightPNG rectangles only, the rectangles of the lossless bands (colour bars, 8
+/// colours; checkerboard, 2: fills and PNG) must be exact, and the whole frame, whose
+/// gradient band is photo-like and may come as JPEG, within 35 dB PSNR.
+fn novnc_tightpng_case(
+    cx: &PeerTest,
+    server: &mut Product,
+    n: usize,
+    list: &str,
+    truth: &Image,
+) -> Result<String> {
+    let out = cx.path(&format!("novnc-tightpng-{list}.png"));
+    let mut c = Command::new(peers::repo_root().join("scripts/peers/client.sh"));
+    c.args(["novnc", "127.0.0.1", &server.port.to_string()])
+        .arg(&out)
+        .args(["--encoding", list, "--seconds", "40"])
+        .env("PEERS_RUN_DIR", cx.path("peers-run"));
+    let r = cx.run(
+        &format!("novnc-tightpng-{list}"),
+        c,
+        Duration::from_secs(60),
+    )?;
+    ensure!(
+        r.code() == Some(0),
+        "client.sh novnc {list} failed ({}): {}",
+        r.describe(),
+        r.stdout.lines().last().unwrap_or("")
+    );
+    let summary = r.stdout.lines().last().unwrap_or("").to_owned();
+    ensure!(
+        summary.contains("\"tightpng\":") && !summary.contains("\"tight\":"),
+        "noVNC did not decode TightPNG rectangles only: {summary}"
+    );
+    // The server's log line names the encoding it used for this connection.
+    server.wait_count("encoding ", n, Duration::from_secs(10))?;
+    let line = server
+        .process
+        .lines()
+        .iter()
+        .filter(|l| l.starts_with("encoding "))
+        .nth(n)
+        .cloned()
+        .unwrap_or_default();
+    ensure!(
+        line.ends_with(" TightPNG"),
+        "the server did not use TightPNG: {line:?}"
+    );
+    let got = Image::read_png(&out).context("reading noVNC's canvas")?;
+    // The server cuts the frame like rfb_codec::tight::split; the test pattern has colour
+    // bars above h/3 and a checkerboard from 2h/3.
+    let (w, h) = (truth.width, truth.height);
+    let bands = rfb_codec::tight::split(rfb_codec::Rect::new(0, 0, w as u16, h as u16));
+    let mut exact = 0;
+    for b in bands {
+        let (y0, y1) = (usize::from(b.y), usize::from(b.y) + usize::from(b.height));
+        if y1 <= h / 3 || y0 >= h.div_ceil(3) * 2 {
+            let (x0, bw) = (usize::from(b.x), usize::from(b.width));
+            let want = truth.crop(x0, y0, bw, y1 - y0)?;
+            if let Some(m) = want.mismatch(&got.crop(x0, y0, bw, y1 - y0)?) {
+                bail!("noVNC {list}: lossless rectangle {b:?} differs: {m}");
+            }
+            exact += 1;
+        }
+    }
+    ensure!(
+        exact >= 2,
+        "noVNC {list}: only {exact} lossless rectangles checked"
+    );
+    let db = truth.psnr(&got)?;
+    ensure!(db >= 35.0, "noVNC {list}: PSNR {db:.1} dB, below 35 dB");
+    Ok(format!(
+        "{list}=pass({exact} lossless rectangles exact, frame {db:.1} dB; noVNC decoded {summary})"
+    ))
+}
+
+#[test]
+#[ignore = "needs chromium, novnc, websockify and our binaries"]
+fn handshake_server_tightpng_novnc() {
+    peer_test("handshake_server_tightpng_novnc", |cx| {
+        let truth_path = cx.path("tightpng-truth.ppm");
+        let t = truth_path.display().to_string();
+        let mut server = Product::start(
+            cx,
+            "rfb-handshake-server",
+            &[
+                "--width",
+                "1024",
+                "--height",
+                "600",
+                "--write-truth",
+                &t,
+                "--prefer",
+                "tightpng",
+            ],
+        )?;
+        let truth = Image::read_ppm(&truth_path)?;
+        ensure!(!truth.is_uniform(), "the truth picture is a single colour");
+        let a = novnc_tightpng_case(cx, &mut server, 0, "tightpng", &truth)?;
+        let b = novnc_tightpng_case(cx, &mut server, 1, "default", &truth)?;
+        Ok(format!(
+            "rfb-handshake-server(TightPNG) x novnc-1.3.0: {a} {b}"
+        ))
     });
 }
 

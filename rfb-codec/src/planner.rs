@@ -470,7 +470,8 @@ impl UpdatePlanner {
         }
         // Solid areas first.
         let mut solids = Region::new();
-        let solid_ok = matches!(self.wire, WireEncoding::Tight | WireEncoding::TightPng) || self.rre;
+        let solid_ok =
+            matches!(self.wire, WireEncoding::Tight | WireEncoding::TightPng) || self.rre;
         if solid_ok {
             let mut found = Vec::new();
             for r in changed.rects() {

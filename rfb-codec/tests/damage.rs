@@ -308,3 +308,59 @@ fn move_search_cost() {
         );
     }
 }
+
+/// `refine` (no move detection) against slice `==` of two equal frames, when a share of
+/// the frame changes every time (frames alternate between two versions). Not a timed
+/// assertion; run with `cargo test --release -p rfb-codec --test damage -- --ignored
+/// --nocapture refine_vs_memcmp`.
+#[test]
+#[ignore]
+fn refine_vs_memcmp() {
+    let (w, h) = (1280u16, 720u16);
+    let a = textured(w, h, 1);
+    for changed_rows in [0u16, 8, 240, 540, 720] {
+        let mut b = a.clone();
+        let other = textured(w, changed_rows.max(1), 2);
+        if changed_rows > 0 {
+            b.put_pixels(
+                Rect::new(0, 0, w, changed_rows),
+                &other.view(other.rect()).unwrap().to_packed(),
+            )
+            .unwrap();
+        }
+        let mut t = DamageTracker::new(&a);
+        t.set_detect_moves(false);
+        let hint = Region::from(a.rect());
+        let n = 200;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let f = if i % 2 == 0 { &b } else { &a };
+            std::hint::black_box(t.refine(f, &hint).unwrap());
+        }
+        let refine = start.elapsed().as_secs_f64();
+        let (x, y) = (a.data().to_vec(), a.data().to_vec());
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            assert!(std::hint::black_box(x.as_slice()) == std::hint::black_box(y.as_slice()));
+        }
+        let memcmp = start.elapsed().as_secs_f64();
+        // The copy a tracker must make of what changed: memcpy of the changed rows.
+        let mut z = a.data().to_vec();
+        let len = usize::from(changed_rows) * usize::from(w) * 4;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            let f = if i % 2 == 0 { &b } else { &a };
+            z[..len].copy_from_slice(&f.data()[..len]);
+            std::hint::black_box(&z);
+        }
+        let memcpy = start.elapsed().as_secs_f64();
+        let gbps = |s: f64| a.data().len() as f64 * f64::from(n) / s / 1e9;
+        println!(
+            "{changed_rows} of {h} rows changed: refine {:.2} GB/s, memcmp {:.2} GB/s ({:.0} %); memcpy of the changed rows alone {:.2} GB/s",
+            gbps(refine),
+            gbps(memcmp),
+            100.0 * memcmp / refine,
+            gbps(memcpy)
+        );
+    }
+}

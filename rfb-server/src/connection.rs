@@ -43,12 +43,14 @@ pub enum ServerEvent {
     },
     /// A normal-phase message from the client, delivered for the product to act on
     /// (key, pointer, QEMU key and xvp events) or to know about (SetPixelFormat,
-    /// SetEncodings, FramebufferUpdateRequest, EnableContinuousUpdates and Fence, which
-    /// the connection has already handled).
+    /// SetEncodings, FramebufferUpdateRequest and EnableContinuousUpdates, which the
+    /// connection has already handled; fences are handled entirely inside).
     ///
-    /// Input (key, pointer, QEMU key, xvp) from a view-only viewer is dropped and never
-    /// reported. Cut text and SetDesktopSize come as [`ServerEvent::ClipboardText`] and
-    /// [`ServerEvent::DesktopSizeRequested`] instead.
+    /// Input (key, pointer, QEMU key) from a view-only viewer is dropped and never
+    /// reported; its xvp requests, and all xvp requests without
+    /// [`ServerConfig::xvp`](crate::ServerConfig::xvp), are answered XVP_FAIL by the
+    /// connection. Cut text and SetDesktopSize come as [`ServerEvent::ClipboardText`]
+    /// and [`ServerEvent::DesktopSizeRequested`] instead.
     Message(ClientMessage),
     /// The viewer put text on its clipboard (classic cut text, or Extended Clipboard
     /// text, already inflated and with LF line ends). Never sent for a view-only viewer.

@@ -233,7 +233,10 @@ impl Congestion {
         let base = self.base_rtt.map_or(rtt, |b| b.min(rtt));
         self.base_rtt = Some(base);
         // Fences sent before the last change do not measure the current window.
-        if self.last_adjustment.is_some_and(|t| ping.at.is_some_and(|at| at < t)) {
+        if self
+            .last_adjustment
+            .is_some_and(|t| ping.at.is_some_and(|at| at < t))
+        {
             return;
         }
         self.min_rtt = Some(self.min_rtt.map_or(rtt, |m| m.min(rtt)));

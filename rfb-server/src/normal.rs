@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, BytesMut};
 use rfb_codec::cursor::CursorImage;
 use rfb_codec::{Framebuffer, Palette, Region};
-use rfb_proto::clipboard::{Actions, ExtendedClipboard, Formats};
 use rfb_proto::client::Xvp;
+use rfb_proto::clipboard::{Actions, ExtendedClipboard, Formats};
 use rfb_proto::server::{ExtendedDesktopSize, SetColourMapEntries};
 use rfb_proto::{
     ClientMessage, CutText, Encoding, Error as ProtoError, Fence, PeerMisbehaved, PixelFormat,
@@ -383,8 +383,8 @@ impl ServerConnection {
         self.view_only
     }
 
-    /// Switches the viewer between view-only (its key, pointer, QEMU key, xvp, cut-text
-    /// and SetDesktopSize messages are dropped) and control. May be called at any time,
+    /// Switches the viewer between view-only (its key, pointer, QEMU key, cut-text and
+    /// SetDesktopSize messages are dropped, xvp requests answered XVP_FAIL) and control. May be called at any time,
     /// also before [`decide_auth`](Self::decide_auth), so that input pipelined behind
     /// ClientInit is already filtered. Default: control.
     pub fn set_view_only(&mut self, view_only: bool) -> Result<(), ServerError> {
@@ -715,7 +715,10 @@ mod tests {
         let mut c = ServerConnection::new(Arc::new(config), desktop, now);
         c.handle_input(b"RFB 003.008\n").unwrap();
         c.handle_input(&[1]).unwrap();
-        assert!(matches!(c.poll_event(), Some(ServerEvent::AuthRequested { .. })));
+        assert!(matches!(
+            c.poll_event(),
+            Some(ServerEvent::AuthRequested { .. })
+        ));
         c.decide_auth(AuthDecision::Accept).unwrap();
         c.handle_input(&[1]).unwrap();
         while c.poll_event().is_some() {}
@@ -809,7 +812,10 @@ mod tests {
         let last = updates.last().unwrap().len();
         assert!(sent - last < INITIAL_WINDOW as usize, "{sent}");
         assert!(sent >= INITIAL_WINDOW as usize - 100);
-        assert_eq!(c.bytes_in_flight().unwrap() as usize, sent + 12 + 2 + 4 + 25 + 10);
+        assert_eq!(
+            c.bytes_in_flight().unwrap() as usize,
+            sent + 12 + 2 + 4 + 25 + 10
+        );
 
         // Answering the last fence acknowledges everything and measures the RTT.
         let t1 = t0 + Duration::from_millis(20);
@@ -842,13 +848,18 @@ mod tests {
                 t += Duration::from_micros(100);
             }
             for (sent, f) in fences {
-                c.handle_input_at(&f, sent + Duration::from_millis(5)).unwrap();
+                c.handle_input_at(&f, sent + Duration::from_millis(5))
+                    .unwrap();
             }
             t += Duration::from_millis(5);
             assert_eq!(c.bytes_in_flight(), Some(0));
         }
         assert_eq!(c.round_trip_time(), Some(Duration::from_millis(5)));
-        assert!(c.congestion_window().unwrap() > 4 * start, "slow start doubles: {:?}", c.congestion_window());
+        assert!(
+            c.congestion_window().unwrap() > 4 * start,
+            "slow start doubles: {:?}",
+            c.congestion_window()
+        );
     }
 
     #[test]
@@ -890,21 +901,25 @@ mod tests {
         c.handle_input(&[5, 0x81, 0, 10, 0, 20, 0x02]).unwrap();
         assert_eq!(
             c.poll_event(),
-            Some(ServerEvent::Message(ClientMessage::PointerEvent(PointerEvent {
-                buttons: PointerEvent::LEFT | PointerEvent::FORWARD,
-                x: 10,
-                y: 20
-            })))
+            Some(ServerEvent::Message(ClientMessage::PointerEvent(
+                PointerEvent {
+                    buttons: PointerEvent::LEFT | PointerEvent::FORWARD,
+                    x: 10,
+                    y: 20
+                }
+            )))
         );
         // The classic form still parses.
         c.handle_input(&[5, 0x04, 0, 1, 0, 2]).unwrap();
         assert_eq!(
             c.poll_event(),
-            Some(ServerEvent::Message(ClientMessage::PointerEvent(PointerEvent {
-                buttons: PointerEvent::RIGHT,
-                x: 1,
-                y: 2
-            })))
+            Some(ServerEvent::Message(ClientMessage::PointerEvent(
+                PointerEvent {
+                    buttons: PointerEvent::RIGHT,
+                    x: 1,
+                    y: 2
+                }
+            )))
         );
         // Listed again: not confirmed twice.
         c.handle_input(&set_encodings(&[0, -316])).unwrap();

@@ -347,15 +347,33 @@ fn key<const BPP: usize>(px: &[u8]) -> u32 {
 
 /// One pass over the pixels: colours (palette indices into `data` while at most `max`),
 /// pixels equal to their left neighbour, and the colour count after an overflow.
+///
+/// With `jpeg_stop` (the rectangle goes to JPEG if it is photo-like), the pass stops
+/// after the first row at which the JPEG test is already decided: more than `max`
+/// colours, at least [`JPEG_MIN_COLOURS`], and so few pixels equal to their left
+/// neighbour that the rows left cannot lift the share to
+/// [`JPEG_MAX_EQUAL_LEFT_PERMILLE`]. `equal_left` is then a partial count (low).
 fn scan<const BPP: usize>(
     pixels: &PixelView<'_>,
     mask: u32,
     max: usize,
+    jpeg_stop: bool,
     colours: &mut Colours,
     data: &mut Vec<u8>,
 ) {
     let mut prev: Option<(u32, u8)> = None;
+    let w = u64::from(pixels.width());
+    let area = w * u64::from(pixels.height());
+    let mut left = area;
     for row in pixels.rows() {
+        if jpeg_stop
+            && colours.overflow
+            && colours.many_count >= JPEG_MIN_COLOURS
+            && (colours.equal_left + left) * 1000 < area * JPEG_MAX_EQUAL_LEFT_PERMILLE
+        {
+            return;
+        }
+        left -= w;
         for px in row.chunks_exact(BPP) {
             let k = key::<BPP>(px) & mask;
             match prev {
@@ -694,10 +712,13 @@ impl RectEncoder for TightEncoder {
         self.colours.clear();
         self.data.clear();
         self.data.reserve(area as usize);
+        // The scan may stop as soon as a rectangle is sure to go to JPEG.
+        let jpeg_stop = self.config.jpeg.is_some() && rgb_capable(&f) && area >= JPEG_MIN_PIXELS;
+        let (c, d) = (&mut self.colours, &mut self.data);
         match bpp {
-            4 => scan::<4>(pixels, mask, max_colours, &mut self.colours, &mut self.data),
-            2 => scan::<2>(pixels, mask, max_colours, &mut self.colours, &mut self.data),
-            _ => scan::<1>(pixels, mask, max_colours, &mut self.colours, &mut self.data),
+            4 => scan::<4>(pixels, mask, max_colours, jpeg_stop, c, d),
+            2 => scan::<2>(pixels, mask, max_colours, jpeg_stop, c, d),
+            _ => scan::<1>(pixels, mask, max_colours, jpeg_stop, c, d),
         }
         let equal = self.colours.equal_left * 1000;
         let photo = Busy {

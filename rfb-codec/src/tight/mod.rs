@@ -58,11 +58,11 @@ mod filters;
 mod jpeg;
 mod png;
 
+pub use self::png::{TightPngConfig, TightPngDecoder, TightPngEncoder, TightPngMethod};
 pub use decoder::TightDecoder;
 pub use encoder::{
     GradientMode, JpegSettings, Subsampling, TightConfig, TightEncoder, TightMethod,
 };
-pub use self::png::{TightPngConfig, TightPngDecoder, TightPngEncoder, TightPngMethod};
 
 use rfb_proto::{PixelFormat, Rect};
 
@@ -155,7 +155,8 @@ pub fn read_compact_len(buf: &[u8]) -> Option<(u32, usize)> {
 }
 
 /// Cuts `rect` into rectangles [`TightEncoder`] accepts: at most [`MAX_WIDTH`] wide and
-/// [`MAX_RECT_PIXELS`] pixels, in rows of equal-height bands, left to right.
+/// [`MAX_RECT_PIXELS`] pixels, in rows of equal-height bands (a multiple of 8 rows, the
+/// JPEG block height, when 16 or more), left to right.
 ///
 /// ```
 /// use rfb_codec::{tight, Rect};
@@ -171,6 +172,8 @@ pub fn split(rect: Rect) -> Vec<Rect> {
     let cols = rect.width.div_ceil(MAX_WIDTH);
     let col_w = rect.width.div_ceil(cols);
     let band_h = (MAX_RECT_PIXELS / u32::from(col_w)).clamp(1, u32::from(u16::MAX)) as u16;
+    // Whole 8-row JPEG block rows: a 51-row band would encode 56 rows of blocks.
+    let band_h = if band_h >= 16 { band_h & !7 } else { band_h };
     let mut y = 0u16;
     while y < rect.height {
         let h = band_h.min(rect.height - y);

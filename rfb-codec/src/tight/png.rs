@@ -41,9 +41,9 @@
 //! The client's compress level picks the deflate: 0–1 `png`'s `fdeflate` with the
 //! adaptive row filter; 2–5 (2 is the default, noVNC's and TigerVNC's) zlib level 1
 //! (flate2, zlib-rs here) with the Sub filter; 6–9 zlib level 6 with the adaptive
-//! filter. Measured on 1280x720 screen-like frames cut into the planner's 64K-pixel
-//! rectangles: a terminal and an office page (anti-aliased text), a UI without
-//! anti-aliasing, a photo. Ratio = raw 24-bit bytes / encoded bytes @ MPix/s of one
+//! filter. Measured on four synthetic 1280x720 frames (drawn with Python PIL, not the
+//! recorded corpus) cut into the planner's 64K-pixel rectangles: a terminal and an
+//! office page (anti-aliased DejaVu text), a UI without anti-aliasing, a photo. Ratio = raw 24-bit bytes / encoded bytes @ MPix/s of one
 //! core, on a shared, noisy 2-core machine (compare ratios; speeds only roughly):
 //!
 //! | setting | terminal | office | UI | photo |
@@ -329,7 +329,8 @@ impl TightPngEncoder {
         out: &mut BytesMut,
     ) -> Result<(), CodecError> {
         self.tight.clear();
-        self.classifier.encode_fill(pixel, format, &mut self.tight)?;
+        self.classifier
+            .encode_fill(pixel, format, &mut self.tight)?;
         self.put_classifier_output(out);
         self.last = Some(TightPngMethod::Fill);
         Ok(())
@@ -400,7 +401,11 @@ impl TightPngEncoder {
             let row_bytes = (w * bits).div_ceil(8);
             let per_byte = 8 / bits;
             let mut packed = vec![0u8; row_bytes * h];
-            for (src, dst) in self.image.chunks_exact(w).zip(packed.chunks_exact_mut(row_bytes)) {
+            for (src, dst) in self
+                .image
+                .chunks_exact(w)
+                .zip(packed.chunks_exact_mut(row_bytes))
+            {
                 for (x, &i) in src.iter().enumerate() {
                     dst[x / per_byte] |= i << (8 - bits * (x % per_byte + 1));
                 }
@@ -417,7 +422,8 @@ impl TightPngEncoder {
             ColorType::Indexed,
             depth,
             Some(palette),
-            self.indexed_settings.unwrap_or(settings_of(self.config.compress_level).1),
+            self.indexed_settings
+                .unwrap_or(settings_of(self.config.compress_level).1),
             &self.image,
             &mut self.png,
         )
@@ -567,9 +573,10 @@ impl RectEncoder for TightPngEncoder {
         };
         let indexed = self.indexed_settings.is_some()
             && matches!(
-            self.classifier.last_method(),
-            Some(TightMethod::Mono | TightMethod::Indexed)
-        ) && self.index(pixels, mask);
+                self.classifier.last_method(),
+                Some(TightMethod::Mono | TightMethod::Indexed)
+            )
+            && self.index(pixels, mask);
         if indexed {
             self.indexed_png(usize::from(w), usize::from(h), &tf)?;
             self.last = Some(TightPngMethod::PngIndexed);
@@ -687,6 +694,42 @@ fn check_png_header(data: &[u8], width: u16, height: u16) -> Result<(), CodecErr
         return Err(malformed(format!(
             "PNG of {pw}x{ph} for a {width}x{height} rectangle"
         )));
+    }
+    check_palette(data)
+}
+
+/// `IHDR` colour type of an indexed (palette) PNG.
+const PNG_INDEXED_COLOUR: u8 = 3;
+
+/// Walks the chunk headers (no allocation, at most one step per 12 bytes) and checks
+/// every `PLTE` before the `png` crate sees it: 1 to 256 entries of 3 bytes, and present
+/// before the image data of an indexed PNG. (`png` 0.17.16 panics expanding an indexed
+/// image whose `PLTE` length is not a multiple of 3: found by our fuzz target, kept in
+/// `fuzz/regressions/codec_decode_tight_png/`.)
+fn check_palette(data: &[u8]) -> Result<(), CodecError> {
+    // The colour type is byte 9 of the IHDR data, which starts at offset 16.
+    let indexed = data.get(25) == Some(&PNG_INDEXED_COLOUR);
+    let mut at = PNG_SIGNATURE.len();
+    let mut palette = false;
+    while let Some(head) = data.get(at..at + 8) {
+        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let ty = &head[4..8];
+        match ty {
+            b"PLTE" => {
+                if len == 0 || len % 3 != 0 || len > 256 * 3 {
+                    return Err(malformed(format!("PNG palette of {len} bytes")));
+                }
+                palette = true;
+            }
+            b"IDAT" | b"IEND" => break,
+            _ => {}
+        }
+        // Length, type, data, CRC; a length past the end ends the walk (the decoder
+        // reports the truncation).
+        at = at.saturating_add(12).saturating_add(len);
+    }
+    if indexed && !palette {
+        return Err(malformed("indexed PNG without a palette before its data"));
     }
     Ok(())
 }
@@ -838,8 +881,8 @@ impl RectDecoder for TightPngDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fuzzing_zlib::formats;
     use crate::fuzzing_tight::tight_normalised;
+    use crate::fuzzing_zlib::formats;
     use crate::planner::psnr;
     use proptest::prelude::*;
 
@@ -852,7 +895,11 @@ mod tests {
         for &b in bytes {
             c ^= u32::from(b);
             for _ in 0..8 {
-                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
             }
         }
         !c
@@ -877,7 +924,14 @@ mod tests {
 
     /// A PNG of `w` x `h`, colour type `colour`, `depth` bits, optional `PLTE`, and the
     /// filtered rows `rows` (each starting with its filter-type byte).
-    fn png_file(w: u32, h: u32, colour: u8, depth: u8, plte: Option<&[u8]>, rows: &[u8]) -> Vec<u8> {
+    fn png_file(
+        w: u32,
+        h: u32,
+        colour: u8,
+        depth: u8,
+        plte: Option<&[u8]>,
+        rows: &[u8],
+    ) -> Vec<u8> {
         let mut f = PNG_SIGNATURE.to_vec();
         let mut ihdr = Vec::new();
         ihdr.extend_from_slice(&w.to_be_bytes());
@@ -926,13 +980,27 @@ mod tests {
         // Fill: control 1000 (reset bits are meaningless here and ignored), TPIXEL
         // red, green, blue for a 32-bit depth-24 format.
         let mut fb = Framebuffer::new(4, 3, PixelFormat::RGB888);
-        decode(PixelFormat::RGB888, Rect::new(1, 1, 2, 2), &[0x8f, 0xff, 0x80, 0x01], &mut fb)
-            .unwrap();
-        assert_eq!(&fb.row(1)[4..12], &[0x01, 0x80, 0xff, 0, 0x01, 0x80, 0xff, 0]);
-        assert_eq!(&fb.row(0)[..], &[0u8; 16][..]);
+        decode(
+            PixelFormat::RGB888,
+            Rect::new(1, 1, 2, 2),
+            &[0x8f, 0xff, 0x80, 0x01],
+            &mut fb,
+        )
+        .unwrap();
+        assert_eq!(
+            &fb.row(1)[4..12],
+            &[0x01, 0x80, 0xff, 0, 0x01, 0x80, 0xff, 0]
+        );
+        assert_eq!(fb.row(0), &[0u8; 16][..]);
         // RGB565: the TPIXEL is the pixel itself (2 bytes, little-endian here).
         let mut fb = Framebuffer::new(2, 1, PixelFormat::RGB565);
-        decode(PixelFormat::RGB565, Rect::new(0, 0, 2, 1), &[0x80, 0x1f, 0xf8], &mut fb).unwrap();
+        decode(
+            PixelFormat::RGB565,
+            Rect::new(0, 0, 2, 1),
+            &[0x80, 0x1f, 0xf8],
+            &mut fb,
+        )
+        .unwrap();
         assert_eq!(fb.row(0), &[0x1f, 0xf8, 0x1f, 0xf8]);
     }
 
@@ -947,8 +1015,14 @@ mod tests {
         let mut fb = Framebuffer::new(5, 4, PixelFormat::RGB888);
         decode(PixelFormat::RGB888, Rect::new(1, 2, 3, 2), &wire, &mut fb).unwrap();
         // RGB888 is little-endian 0x00RRGGBB: bytes blue, green, red, 0.
-        assert_eq!(&fb.row(2)[4..16], &[0, 0, 255, 0, 0, 255, 0, 0, 255, 0, 0, 0]);
-        assert_eq!(&fb.row(3)[4..16], &[3, 2, 1, 0, 6, 5, 4, 0, 252, 251, 250, 0]);
+        assert_eq!(
+            &fb.row(2)[4..16],
+            &[0, 0, 255, 0, 0, 255, 0, 0, 255, 0, 0, 0]
+        );
+        assert_eq!(
+            &fb.row(3)[4..16],
+            &[3, 2, 1, 0, 6, 5, 4, 0, 252, 251, 250, 0]
+        );
         // The same rectangle for an RGB565 client: 8-bit values scaled to 5/6/5 bits.
         let mut fb = Framebuffer::new(3, 2, PixelFormat::RGB565);
         decode(PixelFormat::RGB565, Rect::new(0, 0, 3, 2), &wire, &mut fb).unwrap();
@@ -972,8 +1046,14 @@ mod tests {
             [p[2], p[1], p[0]]
         };
         let want = [[10, 20, 30], [40, 50, 60], [70, 80, 90]];
-        assert_eq!([rgb(0, 0), rgb(1, 0), rgb(2, 0), rgb(3, 0)], [want[0], want[1], want[2], want[1]]);
-        assert_eq!([rgb(0, 1), rgb(1, 1), rgb(2, 1), rgb(3, 1)], [want[2], want[2], want[0], want[0]]);
+        assert_eq!(
+            [rgb(0, 0), rgb(1, 0), rgb(2, 0), rgb(3, 0)],
+            [want[0], want[1], want[2], want[1]]
+        );
+        assert_eq!(
+            [rgb(0, 1), rgb(1, 1), rgb(2, 1), rgb(3, 1)],
+            [want[2], want[2], want[0], want[0]]
+        );
     }
 
     #[test]
@@ -994,7 +1074,9 @@ mod tests {
         let e = dec.decode(r, &wrong, &mut fb, &limits).unwrap_err();
         assert!(e.to_string().contains("PNG of 2x2 for a 3x2"), "{e}");
         // Not a PNG.
-        let e = dec.decode(r, &png_rect(&[0x89; 40]), &mut fb, &limits).unwrap_err();
+        let e = dec
+            .decode(r, &png_rect(&[0x89; 40]), &mut fb, &limits)
+            .unwrap_err();
         assert!(matches!(e, CodecError::Malformed { .. }));
         // A compact length above the limit.
         let small = CodecLimits {
@@ -1002,18 +1084,29 @@ mod tests {
             ..CodecLimits::default()
         };
         let e = dec.frame(r, &f, &[0xa0, 0xff, 0x01], &small).unwrap_err();
-        assert!(matches!(e, CodecError::LimitExceeded { requested: 255, .. }), "{e}");
+        assert!(
+            matches!(e, CodecError::LimitExceeded { requested: 255, .. }),
+            "{e}"
+        );
         // Truncated: asks for more.
         assert_eq!(
             dec.frame(r, &f, &[0xa0, 0x90, 0x4e], &limits).unwrap(),
-            Progress::NeedMore { at_least: 3 + 10000 }
+            Progress::NeedMore {
+                at_least: 3 + 10000
+            }
         );
-        assert_eq!(dec.frame(r, &f, &[0x80, 1], &limits).unwrap(), Progress::NeedMore { at_least: 4 });
+        assert_eq!(
+            dec.frame(r, &f, &[0x80, 1], &limits).unwrap(),
+            Progress::NeedMore { at_least: 4 }
+        );
         // PNG and JPEG need true colour.
         let cm = PixelFormat::COLOUR_MAP8;
         assert!(dec.frame(r, &cm, &[0xa0, 0], &limits).is_err());
         assert!(dec.frame(r, &cm, &[0x90, 0], &limits).is_err());
-        assert!(matches!(dec.frame(r, &cm, &[0x80, 7], &limits), Ok(Progress::Done { consumed: 2, .. })));
+        assert!(matches!(
+            dec.frame(r, &cm, &[0x80, 7], &limits),
+            Ok(Progress::Done { consumed: 2, .. })
+        ));
         // Nothing was painted by a refused rectangle.
         assert_eq!(fb, Framebuffer::new(3, 2, f));
         // The encoder refuses colour-map formats.
@@ -1022,6 +1115,27 @@ mod tests {
             .encode(&src.view(src.rect()).unwrap(), &mut BytesMut::new())
             .unwrap_err();
         assert!(matches!(e, CodecError::UnsupportedFormat { .. }));
+    }
+
+    #[test]
+    fn bad_palettes_refused_before_png_sees_them() {
+        let rows = [0u8, 0b0001_1001, 0, 0b0110_0000];
+        let r = Rect::new(0, 0, 4, 2);
+        let mut fb = Framebuffer::new(4, 2, PixelFormat::RGB888);
+        // PLTE of 5 bytes (not a multiple of 3), 0 bytes, 257 entries; and no PLTE.
+        for plte in [&[1u8, 2, 3, 4, 5][..], &[][..], &[7u8; 257 * 3][..]] {
+            let wire = png_rect(&png_file(4, 2, 3, 2, Some(plte), &rows));
+            let e = decode(PixelFormat::RGB888, r, &wire, &mut fb).unwrap_err();
+            assert!(e.to_string().contains("palette of"), "{e}");
+        }
+        let wire = png_rect(&png_file(4, 2, 3, 2, None, &rows));
+        let e = decode(PixelFormat::RGB888, r, &wire, &mut fb).unwrap_err();
+        assert!(e.to_string().contains("without a palette"), "{e}");
+        // A suggested palette in an RGB PNG is checked too.
+        let rgb = [0u8; 2 * (1 + 4 * 3)];
+        let wire = png_rect(&png_file(4, 2, 2, 8, Some(&[1, 2, 3, 4]), &rgb));
+        assert!(decode(PixelFormat::RGB888, r, &wire, &mut fb).is_err());
+        assert_eq!(fb, Framebuffer::new(4, 2, PixelFormat::RGB888));
     }
 
     /// A picture of `colours` distinct random colours (0 = every pixel random), in
@@ -1040,7 +1154,11 @@ mod tests {
         let mut cur = pal[0];
         for p in px.chunks_exact_mut(bpp) {
             if next() % 3 == 0 {
-                cur = if colours == 0 { next() } else { pal[(next() % pal.len() as u64) as usize] };
+                cur = if colours == 0 {
+                    next()
+                } else {
+                    pal[(next() % pal.len() as u64) as usize]
+                };
             }
             p.copy_from_slice(&cur.to_le_bytes()[..bpp]);
         }
@@ -1057,7 +1175,8 @@ mod tests {
 
     fn round_trip(enc: &mut TightPngEncoder, src: &Framebuffer) -> (Framebuffer, usize) {
         let mut wire = BytesMut::new();
-        enc.encode(&src.view(src.rect()).unwrap(), &mut wire).unwrap();
+        enc.encode(&src.view(src.rect()).unwrap(), &mut wire)
+            .unwrap();
         let mut dst = Framebuffer::new(src.width(), src.height(), *src.format());
         decode(*src.format(), src.rect(), &wire, &mut dst).unwrap();
         (dst, wire.len())
@@ -1089,7 +1208,9 @@ mod tests {
     fn empty_rectangle_and_fill_api() {
         let src = Framebuffer::new(0, 5, PixelFormat::RGB888);
         let mut wire = BytesMut::new();
-        TightPngEncoder::default().encode(&src.view(src.rect()).unwrap(), &mut wire).unwrap();
+        TightPngEncoder::default()
+            .encode(&src.view(src.rect()).unwrap(), &mut wire)
+            .unwrap();
         assert_eq!(&wire[..], &[0x80, 0, 0, 0]);
     }
 
@@ -1124,7 +1245,8 @@ mod tests {
             Encoding::for_quality_level(8),
         ]));
         let mut wire = BytesMut::new();
-        enc.encode(&src.view(src.rect()).unwrap(), &mut wire).unwrap();
+        enc.encode(&src.view(src.rect()).unwrap(), &mut wire)
+            .unwrap();
         assert_eq!(enc.last_method(), Some(TightPngMethod::Jpeg));
         assert_eq!(wire[0], 0x90);
         let mut dst = Framebuffer::new(128, 96, PixelFormat::RGB888);
@@ -1139,14 +1261,18 @@ mod tests {
         use crate::Region;
         let list = [Encoding::TIGHT_PNG, Encoding::TIGHT, Encoding::COPY_RECT];
         let mut fb = photo(300, 200);
-        fb.fill(Rect::new(0, 0, 300, 130), &[0x20, 0x40, 0x60, 0]).unwrap();
-        fb.fill(Rect::new(10, 140, 50, 20), &[0xff, 0xff, 0xff, 0]).unwrap();
+        fb.fill(Rect::new(0, 0, 300, 130), &[0x20, 0x40, 0x60, 0])
+            .unwrap();
+        fb.fill(Rect::new(10, 140, 50, 20), &[0xff, 0xff, 0xff, 0])
+            .unwrap();
         let f = *fb.format();
         let mut p = UpdatePlanner::new(f, f, None, &list).unwrap();
         assert_eq!(p.wire_encoding(), WireEncoding::TightPng);
         assert_eq!(WireEncoding::TightPng.encoding(), Encoding::TIGHT_PNG);
         let mut out = BytesMut::new();
-        let sum = p.plan(&fb, &Region::from(fb.rect()), &[], &mut out).unwrap();
+        let sum = p
+            .plan(&fb, &Region::from(fb.rect()), &[], &mut out)
+            .unwrap();
         assert!(sum.solids > 0);
         // Decode every rectangle with the TightPNG decoder.
         let mut dst = Framebuffer::new(300, 200, f);
@@ -1160,10 +1286,12 @@ mod tests {
             let r = Rect::new(be(0), be(2), be(4), be(6));
             assert_eq!(i32::from_be_bytes([h[8], h[9], h[10], h[11]]), -260);
             at += 12;
-            let Progress::Done { consumed, .. } = dec.frame(r, &f, &out[at..], &limits).unwrap() else {
+            let Progress::Done { consumed, .. } = dec.frame(r, &f, &out[at..], &limits).unwrap()
+            else {
                 panic!("truncated");
             };
-            dec.decode(r, &out[at..at + consumed], &mut dst, &limits).unwrap();
+            dec.decode(r, &out[at..at + consumed], &mut dst, &limits)
+                .unwrap();
             at += consumed;
         }
         assert_eq!(at, out.len());
@@ -1198,7 +1326,12 @@ mod tests {
         let mut rest = &data[1..];
         let mut n = 0;
         while rest.len() >= 4 {
-            let r = Rect::new(rest[0].into(), rest[1].into(), rest[2].into(), rest[3].into());
+            let r = Rect::new(
+                rest[0].into(),
+                rest[1].into(),
+                rest[2].into(),
+                rest[3].into(),
+            );
             rest = &rest[4..];
             let Progress::Done { consumed, .. } = dec.frame(r, &f, rest, &limits).unwrap() else {
                 panic!("truncated seed");
@@ -1274,32 +1407,66 @@ mod tests {
             return;
         };
         let (w, h) = (1280u16, 720u16);
-        let fd = PngSettings { stream: false, adaptive: AdaptiveFilterType::NonAdaptive, ..PNG_RGB_FASTEST };
+        let fd = PngSettings {
+            stream: false,
+            adaptive: AdaptiveFilterType::NonAdaptive,
+            ..PNG_RGB_FASTEST
+        };
         let adaptive = AdaptiveFilterType::Adaptive;
         let variants: [(&str, PngSettings, Option<PngSettings>); 8] = [
             ("rgb fdeflate sub", fd, None),
             ("rgb fdeflate adaptive (level 0-1)", PNG_RGB_FASTEST, None),
             ("rgb zlib1 sub (level 2-5)", PNG_RGB, None),
-            ("rgb zlib1 paeth", PngSettings { filter: FilterType::Paeth, ..PNG_RGB }, None),
-            ("rgb zlib1 adaptive", PngSettings { adaptive, ..PNG_RGB }, None),
+            (
+                "rgb zlib1 paeth",
+                PngSettings {
+                    filter: FilterType::Paeth,
+                    ..PNG_RGB
+                },
+                None,
+            ),
+            (
+                "rgb zlib1 adaptive",
+                PngSettings {
+                    adaptive,
+                    ..PNG_RGB
+                },
+                None,
+            ),
             ("rgb zlib6 adaptive (level 6-9)", PNG_RGB_SMALL, None),
-            ("indexed + rgb, level 2 (default)", PNG_RGB, Some(settings_of(2).1)),
-            ("indexed + rgb, level 6", PNG_RGB_SMALL, Some(settings_of(6).1)),
+            (
+                "indexed + rgb, level 2 (default)",
+                PNG_RGB,
+                Some(settings_of(2).1),
+            ),
+            (
+                "indexed + rgb, level 6",
+                PNG_RGB_SMALL,
+                Some(settings_of(6).1),
+            ),
         ];
-        let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| {
-            let p = e.ok()?.path();
-            (p.extension()? == "rgb").then_some(p)
-        }).collect();
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| {
+                let p = e.ok()?.path();
+                (p.extension()? == "rgb").then_some(p)
+            })
+            .collect();
         names.sort();
         for path in names {
             let raw = std::fs::read(&path).unwrap();
             let mut fb = Framebuffer::new(w, h, PixelFormat::RGB888);
-            let px: Vec<u8> = raw.chunks_exact(3).flat_map(|c| [c[2], c[1], c[0], 0]).collect();
+            let px: Vec<u8> = raw
+                .chunks_exact(3)
+                .flat_map(|c| [c[2], c[1], c[0], 0])
+                .collect();
             fb.put_pixels(fb.rect(), &px).unwrap();
             for (name, settings, indexed) in &variants {
-                let mut enc = TightPngEncoder::default();
-                enc.rgb_settings = *settings;
-                enc.indexed_settings = *indexed;
+                let mut enc = TightPngEncoder {
+                    rgb_settings: *settings,
+                    indexed_settings: *indexed,
+                    ..TightPngEncoder::default()
+                };
                 let mut best = f64::MAX;
                 let mut bytes = 0;
                 for _ in 0..3 {
