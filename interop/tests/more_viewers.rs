@@ -1,13 +1,16 @@
 //! `rfb-demo` against more REAL viewers on loopback: noVNC (Debian novnc 1.3.0 in
 //! headless Chromium through websockify), gvncviewer (gtk-vnc 1.3.1) and TightVNC's
 //! xtightvncviewer 1.3.10, the last two under Xvfb. The demo stops moving after 60
-//! frames and writes that frame; each viewer must show exactly that picture.
+//! frames and writes that frame; each viewer must show exactly that picture (within
+//! PSNR where the viewer's list allows JPEG).
 //!
 //! * noVNC, through `scripts/peers/client.sh novnc` (its harness page lists EXACTLY the
 //!   asked encoding): RRE and Hextile must match. Raw is a known noVNC 1.3.0 bug
 //!   (`scripts/peers/known-peer-bugs.txt`: its Raw decoder takes the padding byte as
 //!   alpha) and is an expected failure: reported `xfail`, or `XPASS` if it ever matches.
-//!   noVNC 1.3.0 has no ZRLE/TRLE/Zlib decoder and we produce no Tight.
+//!   noVNC 1.3.0 has no ZRLE/TRLE/Zlib decoder. With noVNC's own list (Tight,
+//!   TightPNG, ..., quality 6) our server answers in Tight without the gradient filter
+//!   (noVNC cannot decode it), the photo as JPEG: within PSNR.
 //! * noVNC against `rfb-handshake-server --prefer tightpng`: TightPNG, asked for alone
 //!   and in noVNC's own list (Tight first); lossless rectangles exact, the frame (its
 //!   gradient may come as JPEG) within 35 dB, and the server's log names TightPNG.
@@ -215,11 +218,44 @@ fn demo_novnc() {
             }
             Err(e) => return Err(e.context("noVNC raw failed otherwise than by the known bug")),
         };
+        let default = novnc_default_list(cx, port, &truth)?;
         matrix(
-            format!("rfb-demo x novnc-1.3.0: {} {raw}", cells(&results)),
+            format!(
+                "rfb-demo x novnc-1.3.0: {} {raw} {default}",
+                cells(&results)
+            ),
             &results,
         )
     });
+}
+
+/// noVNC with its own encoding list (Tight, TightPNG, ..., a quality level 6): our
+/// planner answers in Tight (first of the list) without the gradient filter, which noVNC
+/// cannot decode (it lists TightPNG), and with JPEG for the photo. noVNC must have
+/// decoded Tight rectangles and show the frame within PSNR.
+fn novnc_default_list(cx: &PeerTest, port: u16, truth: &Image) -> Result<String> {
+    let out = cx.path("novnc-default.png");
+    let mut c = Command::new(peers::repo_root().join("scripts/peers/client.sh"));
+    c.args(["novnc", "127.0.0.1", &port.to_string()])
+        .arg(&out)
+        .args(["--encoding", "default", "--seconds", "40"])
+        .env("PEERS_RUN_DIR", cx.path("peers-run"));
+    let r = cx.run("novnc-default", c, Duration::from_secs(60))?;
+    ensure!(
+        r.code() == Some(0),
+        "client.sh novnc default failed ({}): {}",
+        r.describe(),
+        r.stdout.lines().last().unwrap_or("")
+    );
+    let summary = r.stdout.lines().last().unwrap_or("").to_owned();
+    ensure!(
+        summary.contains("\"tight\":"),
+        "noVNC did not decode Tight rectangles: {summary}"
+    );
+    let got = Image::read_png(&out).context("reading noVNC's canvas")?;
+    let db = truth.psnr(&got)?;
+    ensure!(db >= 35.0, "noVNC default list: PSNR {db:.1} dB, below 35 dB");
+    Ok(format!("default-list=pass(Tight, {db:.1} dB; noVNC decoded {summary})"))
 }
 
 // ------------------------------------------------------------------ noVNC and TightPNG

@@ -438,13 +438,53 @@ pub struct TightEncoder {
     /// Reset bits for the next rectangle.
     pending_resets: u8,
     last: Option<TightMethod>,
-    colours: Colours,
-    /// Filtered data of the rectangle (indices, TPIXELs, differences).
+    scratch: Scratch,
+}
+
+/// Per-rectangle working memory of the classification and filtering step (one per
+/// thread when rectangles are prepared in parallel).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    colours: Option<Box<Colours>>,
+    /// Control byte (without reset bits) and the rest of the header.
+    head: Vec<u8>,
+    /// Filtered data of the rectangle (indices, TPIXELs, differences), or its final
+    /// payload after the header.
     data: Vec<u8>,
-    /// Compressed or JPEG bytes.
+    /// JPEG bytes.
     zbuf: Vec<u8>,
     /// RGB scratch for JPEG.
     rgb: Vec<u8>,
+}
+
+/// What [`prepare`] left in its [`Scratch`]: `head` is the header (control byte without
+/// reset bits first), `data` either the final payload or the data to deflate on a lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Prepared {
+    pub(crate) method: TightMethod,
+    /// `Some(lane)`: `data` is deflated on that zlib stream (its order matters);
+    /// `None`: `data` is written as it is.
+    pub(crate) lane: Option<usize>,
+}
+
+/// A rectangle prepared off the encoder (on another thread): header, payload or data for
+/// a lane, owned.
+#[derive(Debug)]
+pub(crate) struct Owned {
+    pub(crate) prepared: Prepared,
+    pub(crate) head: Vec<u8>,
+    pub(crate) data: Vec<u8>,
+}
+
+impl Scratch {
+    /// Moves the prepared header and data out (for a rectangle written later).
+    pub(crate) fn take(&mut self, prepared: Prepared) -> Owned {
+        Owned {
+            prepared,
+            head: std::mem::take(&mut self.head),
+            data: std::mem::take(&mut self.data),
+        }
+    }
 }
 
 impl std::fmt::Debug for TightEncoder {
@@ -463,6 +503,47 @@ impl Default for TightEncoder {
     }
 }
 
+/// zlib level of `lane` at compress level `compress`.
+fn zlib_level(compress: u8, lane: usize) -> u32 {
+    let c = usize::from(compress.min(9));
+    if lane == LANE_MONO || lane == LANE_INDEXED {
+        INDEXED_ZLIB_LEVEL[c]
+    } else {
+        FULL_ZLIB_LEVEL[c]
+    }
+}
+
+/// Deflates `data` on the stream `z` (started at `level` if not yet) with a sync flush,
+/// appending the compact length and the compressed bytes to `out`; `zbuf` is scratch.
+pub(crate) fn deflate_on(
+    z: &mut Option<Compress>,
+    level: u32,
+    data: &[u8],
+    zbuf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), CodecError> {
+    let z = z.get_or_insert_with(|| Compress::new(Compression::new(level), true));
+    zbuf.clear();
+    zbuf.reserve(data.len() + data.len() / 1000 + 64);
+    let mut input = data;
+    loop {
+        let before = z.total_in();
+        z.compress_vec(input, zbuf, FlushCompress::Sync)
+            .map_err(|e| CodecError::ApiMisuse {
+                what: format!("deflate failed: {e}"),
+            })?;
+        input = &input[(z.total_in() - before) as usize..];
+        // Done when all input is in and the flush fit (room left over).
+        if input.is_empty() && zbuf.len() < zbuf.capacity() {
+            break;
+        }
+        zbuf.reserve(zbuf.capacity().max(4096));
+    }
+    write_compact_len(zbuf.len(), out)?;
+    out.extend_from_slice(zbuf);
+    Ok(())
+}
+
 impl TightEncoder {
     /// An encoder with fresh lanes.
     pub fn new(config: TightConfig) -> TightEncoder {
@@ -474,10 +555,7 @@ impl TightEncoder {
             lanes: [None, None, None, None],
             pending_resets: 0,
             last: None,
-            colours: Colours::new(),
-            data: Vec::new(),
-            zbuf: Vec::new(),
-            rgb: Vec::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -532,7 +610,12 @@ impl TightEncoder {
         }
         let mut px = [0u8; 4];
         px[..bpp].copy_from_slice(pixel);
-        self.encode_fill_key(&tf, u32::from_le_bytes(px), out);
+        let mut head = Vec::with_capacity(5);
+        fill_head(&tf, u32::from_le_bytes(px), &mut head);
+        out.extend_from_slice(&[head[0] | self.pending_resets]);
+        self.pending_resets = 0;
+        out.extend_from_slice(&head[1..]);
+        self.last = Some(TightMethod::Fill);
         Ok(())
     }
 
@@ -541,134 +624,239 @@ impl TightEncoder {
         self.last
     }
 
-    fn zlib_level(&self, lane: usize) -> u32 {
-        let c = usize::from(self.config.compress_level);
-        if lane == LANE_MONO || lane == LANE_INDEXED {
-            INDEXED_ZLIB_LEVEL[c]
-        } else {
-            FULL_ZLIB_LEVEL[c]
-        }
-    }
-
-    /// Appends the compression-control byte (with pending resets) and `rest` of the
-    /// header.
-    fn header(&mut self, ctrl: u8, out: &mut BytesMut) {
+    /// Writes a rectangle prepared by [`prepare`] (`head` and `data` as it left them):
+    /// the control byte with any pending reset bits, the rest of the header, then the
+    /// payload, deflated on its lane if it has one. Rectangles that use the same lane
+    /// must be written in the order the decoder reads them.
+    pub(crate) fn emit(
+        &mut self,
+        p: Prepared,
+        head: &[u8],
+        data: &[u8],
+        zbuf: &mut Vec<u8>,
+        out: &mut BytesMut,
+    ) -> Result<(), CodecError> {
+        let Some((&ctrl, rest)) = head.split_first() else {
+            return Err(CodecError::ApiMisuse {
+                what: "Tight rectangle without a header".into(),
+            });
+        };
         out.extend_from_slice(&[ctrl | self.pending_resets]);
         self.pending_resets = 0;
-    }
-
-    /// Appends `self.data` as Tight basic-compression data on `lane`: raw when shorter
-    /// than 12 bytes, else compact length and the lane's sync-flushed deflate output.
-    fn put_data(&mut self, lane: usize, out: &mut BytesMut) -> Result<(), CodecError> {
-        if self.data.len() < MIN_TO_COMPRESS {
-            out.extend_from_slice(&self.data);
-            return Ok(());
-        }
-        let level = self.zlib_level(lane);
-        let z =
-            self.lanes[lane].get_or_insert_with(|| Compress::new(Compression::new(level), true));
-        self.zbuf.clear();
-        self.zbuf
-            .reserve(self.data.len() + self.data.len() / 1000 + 64);
-        let mut input = &self.data[..];
-        loop {
-            let before = z.total_in();
-            z.compress_vec(input, &mut self.zbuf, FlushCompress::Sync)
-                .map_err(|e| CodecError::ApiMisuse {
-                    what: format!("deflate failed: {e}"),
-                })?;
-            input = &input[(z.total_in() - before) as usize..];
-            // Done when all input is in and the flush fit (room left over).
-            if input.is_empty() && self.zbuf.len() < self.zbuf.capacity() {
-                break;
+        out.extend_from_slice(rest);
+        match p.lane {
+            Some(lane) if lane < 4 => {
+                let level = zlib_level(self.config.compress_level, lane);
+                let mut body = Vec::new();
+                deflate_on(&mut self.lanes[lane], level, data, zbuf, &mut body)?;
+                out.extend_from_slice(&body);
             }
-            self.zbuf.reserve(self.zbuf.capacity().max(4096));
+            _ => out.extend_from_slice(data),
         }
-        let mut len = Vec::with_capacity(3);
-        write_compact_len(self.zbuf.len(), &mut len)?;
-        out.extend_from_slice(&len);
-        out.extend_from_slice(&self.zbuf);
+        self.last = Some(p.method);
         Ok(())
     }
 
-    fn encode_fill_key(&mut self, tf: &TpixelFormat, key: u32, out: &mut BytesMut) {
-        let px = key.to_le_bytes();
-        let mut t = [0u8; 4];
-        tf.to_tpixel(&px, &mut t);
-        self.header(FILL << 4, out);
-        out.extend_from_slice(&t[..tf.bytes()]);
-        self.last = Some(TightMethod::Fill);
-    }
-
-    fn put_palette(&mut self, tf: &TpixelFormat, lane: usize, out: &mut BytesMut) {
-        self.header(((lane as u8) << 4) | READ_FILTER, out);
-        let n = self.colours.keys.len();
-        out.extend_from_slice(&[FILTER_PALETTE, (n - 1) as u8]);
-        let mut t = [0u8; 4];
-        for k in &self.colours.keys {
-            tf.to_tpixel(&k.to_le_bytes(), &mut t);
-            out.extend_from_slice(&t[..tf.bytes()]);
+    /// Writes a rectangle whose lane data is already deflated (`body`: compact length
+    /// and compressed bytes, or the final payload): see [`TightEncoder::emit`].
+    pub(crate) fn emit_compressed(&mut self, method: TightMethod, head: &[u8], body: &[u8], out: &mut BytesMut) {
+        if let Some((&ctrl, rest)) = head.split_first() {
+            out.extend_from_slice(&[ctrl | self.pending_resets]);
+            self.pending_resets = 0;
+            out.extend_from_slice(rest);
         }
+        out.extend_from_slice(body);
+        self.last = Some(method);
     }
 
-    fn encode_full(
-        &mut self,
-        pixels: &PixelView<'_>,
-        tf: &TpixelFormat,
-        photo: Busy,
-        out: &mut BytesMut,
-    ) -> Result<(), CodecError> {
-        let f = pixels.format();
-        let rgb = rgb_capable(f);
-        if let Some(j) = self.config.jpeg {
-            let area = u64::from(pixels.width()) * u64::from(pixels.height());
-            if rgb && photo.jpeg && area >= JPEG_MIN_PIXELS {
-                jpeg::encode(pixels, &j, &mut self.rgb, &mut self.zbuf)?;
-                if self.zbuf.len() <= MAX_COMPACT_LEN as usize {
-                    self.header(JPEG << 4, out);
-                    let mut len = Vec::with_capacity(3);
-                    write_compact_len(self.zbuf.len(), &mut len)?;
-                    out.extend_from_slice(&len);
-                    out.extend_from_slice(&self.zbuf);
-                    self.last = Some(TightMethod::Jpeg);
-                    return Ok(());
+    /// The lane streams and the zlib level of each (for deflating lanes in parallel).
+    pub(crate) fn lanes_mut(&mut self) -> (&mut [Option<Compress>; 4], [u32; 4]) {
+        let c = self.config.compress_level;
+        (
+            &mut self.lanes,
+            [0, 1, 2, 3].map(|lane| zlib_level(c, lane)),
+        )
+    }
+}
+
+/// Header of a fill rectangle of pixel `key`.
+fn fill_head(tf: &TpixelFormat, key: u32, head: &mut Vec<u8>) {
+    let px = key.to_le_bytes();
+    let mut t = [0u8; 4];
+    tf.to_tpixel(&px, &mut t);
+    head.clear();
+    head.push(FILL << 4);
+    head.extend_from_slice(&t[..tf.bytes()]);
+}
+
+/// Header of a palette rectangle on `lane` with the colours of `keys`.
+fn palette_head(tf: &TpixelFormat, lane: usize, keys: &[u32], head: &mut Vec<u8>) {
+    head.clear();
+    head.push(((lane as u8) << 4) | READ_FILTER);
+    head.extend_from_slice(&[FILTER_PALETTE, (keys.len() - 1) as u8]);
+    let mut t = [0u8; 4];
+    for k in keys {
+        tf.to_tpixel(&k.to_le_bytes(), &mut t);
+        head.extend_from_slice(&t[..tf.bytes()]);
+    }
+}
+
+/// Data for `lane`, or the final payload when shorter than 12 bytes (sent raw).
+fn lane_or_raw(method: TightMethod, lane: usize, data: &[u8]) -> Prepared {
+    Prepared {
+        method,
+        lane: (data.len() >= MIN_TO_COMPRESS).then_some(lane),
+    }
+}
+
+/// Classifies and filters one rectangle with `config` (no zlib stream is touched, so
+/// rectangles can be prepared on several threads); [`TightEncoder::emit`] writes it.
+pub(crate) fn prepare(
+    config: &TightConfig,
+    s: &mut Scratch,
+    pixels: &PixelView<'_>,
+) -> Result<Prepared, CodecError> {
+    let f = *pixels.format();
+    f.validate().map_err(|_| CodecError::UnsupportedFormat {
+        encoding: super::NAME,
+        why: "invalid pixel format",
+    })?;
+    let (w, h) = (pixels.width(), pixels.height());
+    let area = u64::from(w) * u64::from(h);
+    if w > MAX_WIDTH || area > u64::from(MAX_RECT_PIXELS) {
+        return Err(CodecError::ApiMisuse {
+            what: format!(
+                "Tight rectangle {w}x{h}: at most {MAX_WIDTH} wide and {MAX_RECT_PIXELS} pixels (use tight::split)"
+            ),
+        });
+    }
+    let tf = TpixelFormat::new(&f);
+    s.head.clear();
+    s.data.clear();
+    if area == 0 {
+        // Copy filter, no data.
+        s.head.push(0);
+        return Ok(Prepared {
+            method: TightMethod::FullColour,
+            lane: None,
+        });
+    }
+    let bpp = tf.pixel_bytes();
+    // Keys ignore the padding byte that 3-byte TPIXELs drop.
+    let mask = if tf.bytes() == 3 {
+        let mut m = [0u8; 4];
+        tf.from_tpixel(&[0xff; 3], &mut m);
+        u32::from_le_bytes(m)
+    } else {
+        u32::MAX
+    };
+    let max_colours = MAX_PALETTE.min((area / 2).max(2) as usize);
+    let colours = s.colours.get_or_insert_with(|| Box::new(Colours::new()));
+    colours.clear();
+    s.data.reserve(area as usize);
+    // The scan may stop as soon as a rectangle is sure to go to JPEG.
+    let jpeg_stop = config.jpeg.is_some() && rgb_capable(&f) && area >= JPEG_MIN_PIXELS;
+    match bpp {
+        4 => scan::<4>(pixels, mask, max_colours, jpeg_stop, colours, &mut s.data),
+        2 => scan::<2>(pixels, mask, max_colours, jpeg_stop, colours, &mut s.data),
+        _ => scan::<1>(pixels, mask, max_colours, jpeg_stop, colours, &mut s.data),
+    }
+    // After an early stop `equal_left` is a partial count: the JPEG test holds by
+    // construction; the gradient test only matters if the JPEG turns out too large.
+    let equal = colours.equal_left * 1000;
+    let photo = Busy {
+        jpeg: equal < area * JPEG_MAX_EQUAL_LEFT_PERMILLE && colours.many_count >= JPEG_MIN_COLOURS,
+        gradient: equal < area * GRADIENT_MAX_EQUAL_LEFT_PERMILLE,
+    };
+    match (colours.overflow, colours.keys.len()) {
+        (false, 1) => {
+            fill_head(&tf, colours.keys[0], &mut s.head);
+            s.data.clear();
+            Ok(Prepared {
+                method: TightMethod::Fill,
+                lane: None,
+            })
+        }
+        (false, 2) => {
+            palette_head(&tf, LANE_MONO, &colours.keys, &mut s.head);
+            let w = usize::from(w);
+            let row_bytes = w.div_ceil(8);
+            let mut bits = vec![0u8; row_bytes * usize::from(h)];
+            for (y, idx) in s.data.chunks_exact(w).enumerate() {
+                let dst = &mut bits[y * row_bytes..(y + 1) * row_bytes];
+                for (x, &i) in idx.iter().enumerate() {
+                    dst[x / 8] |= i << (7 - x % 8);
                 }
             }
+            s.data = bits;
+            Ok(lane_or_raw(TightMethod::Mono, LANE_MONO, &s.data))
         }
-        let gradient = rgb
-            && match self.config.gradient {
-                GradientMode::Never => false,
-                GradientMode::Auto => photo.gradient,
-                GradientMode::Always => true,
-            };
-        self.data.clear();
-        let w = usize::from(pixels.width());
-        if gradient {
-            gradient_encode(tf, w, pixels.rows(), &mut self.data);
-            self.header(((LANE_GRADIENT as u8) << 4) | READ_FILTER, out);
-            out.extend_from_slice(&[FILTER_GRADIENT]);
-            self.last = Some(TightMethod::Gradient);
-            self.put_data(LANE_GRADIENT, out)
+        (false, _) => {
+            palette_head(&tf, LANE_INDEXED, &colours.keys, &mut s.head);
+            Ok(lane_or_raw(TightMethod::Indexed, LANE_INDEXED, &s.data))
+        }
+        (true, _) => prepare_full(config, s, pixels, &tf, photo),
+    }
+}
+
+/// Full colour: JPEG when allowed and photo-like, else the copy or gradient filter.
+fn prepare_full(
+    config: &TightConfig,
+    s: &mut Scratch,
+    pixels: &PixelView<'_>,
+    tf: &TpixelFormat,
+    photo: Busy,
+) -> Result<Prepared, CodecError> {
+    let f = pixels.format();
+    let rgb = rgb_capable(f);
+    s.data.clear();
+    if let Some(j) = config.jpeg {
+        let area = u64::from(pixels.width()) * u64::from(pixels.height());
+        if rgb && photo.jpeg && area >= JPEG_MIN_PIXELS {
+            jpeg::encode(pixels, &j, &mut s.rgb, &mut s.zbuf)?;
+            if s.zbuf.len() <= MAX_COMPACT_LEN as usize {
+                s.head.clear();
+                s.head.push(JPEG << 4);
+                write_compact_len(s.zbuf.len(), &mut s.data)?;
+                s.data.extend_from_slice(&s.zbuf);
+                return Ok(Prepared {
+                    method: TightMethod::Jpeg,
+                    lane: None,
+                });
+            }
+        }
+    }
+    let gradient = rgb
+        && match config.gradient {
+            GradientMode::Never => false,
+            GradientMode::Auto => photo.gradient,
+            GradientMode::Always => true,
+        };
+    let w = usize::from(pixels.width());
+    s.head.clear();
+    if gradient {
+        gradient_encode(tf, w, pixels.rows(), &mut s.data);
+        s.head
+            .extend_from_slice(&[((LANE_GRADIENT as u8) << 4) | READ_FILTER, FILTER_GRADIENT]);
+        Ok(lane_or_raw(TightMethod::Gradient, LANE_GRADIENT, &s.data))
+    } else {
+        let (tpx, bpp) = (tf.bytes(), tf.pixel_bytes());
+        if tpx == bpp {
+            for row in pixels.rows() {
+                s.data.extend_from_slice(row);
+            }
         } else {
-            let (tpx, bpp) = (tf.bytes(), tf.pixel_bytes());
-            if tpx == bpp {
-                for row in pixels.rows() {
-                    self.data.extend_from_slice(row);
-                }
-            } else {
-                self.data.resize(w * usize::from(pixels.height()) * tpx, 0);
-                let mut i = 0;
-                for row in pixels.rows() {
-                    for px in row.chunks_exact(bpp) {
-                        tf.to_tpixel(px, &mut self.data[i..i + tpx]);
-                        i += tpx;
-                    }
+            s.data.resize(w * usize::from(pixels.height()) * tpx, 0);
+            let mut i = 0;
+            for row in pixels.rows() {
+                for px in row.chunks_exact(bpp) {
+                    tf.to_tpixel(px, &mut s.data[i..i + tpx]);
+                    i += tpx;
                 }
             }
-            self.header((LANE_FULL as u8) << 4, out);
-            self.last = Some(TightMethod::FullColour);
-            self.put_data(LANE_FULL, out)
         }
+        s.head.push((LANE_FULL as u8) << 4);
+        Ok(lane_or_raw(TightMethod::FullColour, LANE_FULL, &s.data))
     }
 }
 
@@ -678,81 +866,14 @@ impl RectEncoder for TightEncoder {
     }
 
     fn encode(&mut self, pixels: &PixelView<'_>, out: &mut BytesMut) -> Result<(), CodecError> {
-        let f = *pixels.format();
-        f.validate().map_err(|_| CodecError::UnsupportedFormat {
-            encoding: super::NAME,
-            why: "invalid pixel format",
-        })?;
-        let (w, h) = (pixels.width(), pixels.height());
-        let area = u64::from(w) * u64::from(h);
-        if w > MAX_WIDTH || area > u64::from(MAX_RECT_PIXELS) {
-            return Err(CodecError::ApiMisuse {
-                what: format!(
-                    "Tight rectangle {w}x{h}: at most {MAX_WIDTH} wide and {MAX_RECT_PIXELS} pixels (use tight::split)"
-                ),
-            });
-        }
-        let tf = TpixelFormat::new(&f);
-        if area == 0 {
-            // Copy filter, no data.
-            self.header(0, out);
-            self.last = Some(TightMethod::FullColour);
-            return Ok(());
-        }
-        let bpp = tf.pixel_bytes();
-        // Keys ignore the padding byte that 3-byte TPIXELs drop.
-        let mask = if tf.bytes() == 3 {
-            let mut m = [0u8; 4];
-            tf.from_tpixel(&[0xff; 3], &mut m);
-            u32::from_le_bytes(m)
-        } else {
-            u32::MAX
-        };
-        let max_colours = MAX_PALETTE.min((area / 2).max(2) as usize);
-        self.colours.clear();
-        self.data.clear();
-        self.data.reserve(area as usize);
-        // The scan may stop as soon as a rectangle is sure to go to JPEG.
-        let jpeg_stop = self.config.jpeg.is_some() && rgb_capable(&f) && area >= JPEG_MIN_PIXELS;
-        let (c, d) = (&mut self.colours, &mut self.data);
-        match bpp {
-            4 => scan::<4>(pixels, mask, max_colours, jpeg_stop, c, d),
-            2 => scan::<2>(pixels, mask, max_colours, jpeg_stop, c, d),
-            _ => scan::<1>(pixels, mask, max_colours, jpeg_stop, c, d),
-        }
-        let equal = self.colours.equal_left * 1000;
-        let photo = Busy {
-            jpeg: equal < area * JPEG_MAX_EQUAL_LEFT_PERMILLE
-                && self.colours.many_count >= JPEG_MIN_COLOURS,
-            gradient: equal < area * GRADIENT_MAX_EQUAL_LEFT_PERMILLE,
-        };
-        match (self.colours.overflow, self.colours.keys.len()) {
-            (false, 1) => {
-                let k = self.colours.keys[0];
-                self.encode_fill_key(&tf, k, out);
-                Ok(())
-            }
-            (false, 2) => {
-                self.put_palette(&tf, LANE_MONO, out);
-                let w = usize::from(w);
-                let row_bytes = w.div_ceil(8);
-                let mut bits = vec![0u8; row_bytes * usize::from(h)];
-                for (y, idx) in self.data.chunks_exact(w).enumerate() {
-                    let dst = &mut bits[y * row_bytes..(y + 1) * row_bytes];
-                    for (x, &i) in idx.iter().enumerate() {
-                        dst[x / 8] |= i << (7 - x % 8);
-                    }
-                }
-                self.data = bits;
-                self.last = Some(TightMethod::Mono);
-                self.put_data(LANE_MONO, out)
-            }
-            (false, _) => {
-                self.put_palette(&tf, LANE_INDEXED, out);
-                self.last = Some(TightMethod::Indexed);
-                self.put_data(LANE_INDEXED, out)
-            }
-            (true, _) => self.encode_full(pixels, &tf, photo, out),
-        }
+        let mut s = std::mem::take(&mut self.scratch);
+        let r = prepare(&self.config, &mut s, pixels).and_then(|p| {
+            let (head, data) = (std::mem::take(&mut s.head), std::mem::take(&mut s.data));
+            let r = self.emit(p, &head, &data, &mut s.zbuf, out);
+            (s.head, s.data) = (head, data);
+            r
+        });
+        self.scratch = s;
+        r
     }
 }
