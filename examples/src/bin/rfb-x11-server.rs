@@ -14,15 +14,30 @@
 //! Prints `listening ADDR`, the display's description, one line per audit event and one
 //! per injected input event (`key #1 keysym=0x61 down=true keycode=38`,
 //! `pointer #1 x=10 y=20 buttons=1`); with `--verbose`, the time a full capture takes
-//! and one line per capture. Not yet: clipboard, cursor shape.
+//! and one line per capture.
+//!
+//! Cursor shape: with XFixes, every change of the displayed cursor goes to the viewers
+//! that asked for a cursor pseudo-encoding (`cursor 16x16 hot=7,7 serial=5`). A viewer
+//! that joins gets the current cursor a few times in its first seconds (the server only
+//! keeps a cursor for a viewer once its SetEncodings asked for one). A cursor the X
+//! server refuses to hand over (Xvfb answers BadAccess for some cursors whose creator
+//! freed them, such as one `xsetroot` set) is tried three times, then the previous
+//! shape stays (`cursor not read: ...`).
+//!
+//! Clipboard (unless `--no-clipboard`; needs XFixes): a viewer's cut text becomes the
+//! `CLIPBOARD` and `PRIMARY` selections (`clipboard to X len=N`); text another X client
+//! puts on `CLIPBOARD` goes to every viewer (`clipboard from X len=N`). See
+//! `rfb_examples::x11::clipboard` (1 MiB cap, no `INCR`, no echo).
 
 use std::path::PathBuf;
-use std::sync::{mpsc as std_mpsc, Arc};
+use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Parser;
+use rfb_codec::cursor::CursorImage;
 use rfb_codec::Region;
+use rfb_examples::x11::clipboard::Clipboard;
 use rfb_examples::x11::pacer::{Capture, Pacer};
 use rfb_examples::x11::{Display, DisplayEvent, FULL_POLL, MAX_DAMAGE_RECTS};
 use rfb_proto::ClientMessage;
@@ -56,7 +71,18 @@ struct Args {
     /// Print the time a full-screen capture takes, and one line per capture.
     #[arg(long)]
     verbose: bool,
+    /// Do not connect the X clipboard and the viewers' clipboards.
+    #[arg(long)]
+    no_clipboard: bool,
 }
+
+/// The cursor shown now, for viewers that join later.
+type SharedCursor = Arc<Mutex<Option<CursorImage>>>;
+
+/// After a viewer authenticates, the current cursor is sent again after each of these
+/// delays (milliseconds): the server drops a cursor for a viewer whose SetEncodings has
+/// not arrived yet.
+const CURSOR_RESEND_MS: [u64; 3] = [250, 1000, 3000];
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -94,14 +120,33 @@ fn main() -> Result<()> {
     let handle = server.handle();
     let listener = runtime.block_on(tokio::net::TcpListener::bind(&args.listen))?;
     println!("listening {}", listener.local_addr()?);
+    let cursor: SharedCursor = Arc::new(Mutex::new(None));
     let mut audit = handle.audit();
+    let (audit_handle, audit_cursor) = (handle.clone(), Arc::clone(&cursor));
     runtime.spawn(async move {
         while let Ok(e) = audit.recv().await {
             match e {
                 AuditEvent::Connected { viewer, peer } => println!("connected {viewer} {peer}"),
                 AuditEvent::Authenticated { viewer, view_only } => {
-                    println!("authenticated {viewer} view_only={view_only}")
+                    println!("authenticated {viewer} view_only={view_only}");
+                    let (h, c) = (audit_handle.clone(), Arc::clone(&audit_cursor));
+                    tokio::spawn(async move {
+                        let mut waited = 0;
+                        for ms in CURSOR_RESEND_MS {
+                            tokio::time::sleep(Duration::from_millis(ms - waited)).await;
+                            waited = ms;
+                            let now = c.lock().unwrap_or_else(PoisonError::into_inner).clone();
+                            if let Some(now) = now {
+                                h.set_cursor(now);
+                            }
+                        }
+                    });
                 }
+                AuditEvent::Clipboard {
+                    viewer,
+                    from_viewer,
+                    len,
+                } => println!("clipboard {viewer} from_viewer={from_viewer} len={len}"),
                 AuditEvent::Refused { viewer, reason } => {
                     println!("refused {viewer} reason={reason}")
                 }
@@ -113,9 +158,42 @@ fn main() -> Result<()> {
         }
     });
     runtime.spawn(async move { server.listen(listener).await });
+    let clipboard = if args.no_clipboard {
+        None
+    } else {
+        match Clipboard::open(args.display.as_deref()) {
+            Ok(c) => {
+                let c = Arc::new(c);
+                let (follower, to_viewers) = (Arc::clone(&c), handle.clone());
+                std::thread::spawn(move || {
+                    let r = follower.run(|text| {
+                        println!("clipboard from X len={}", text.len());
+                        to_viewers.send_clipboard(&text);
+                    });
+                    if let Err(e) = r {
+                        eprintln!("clipboard: {e:#}");
+                    }
+                });
+                Some(c)
+            }
+            Err(e) => {
+                println!("clipboard off: {e:#}");
+                None
+            }
+        }
+    };
+    let shared = Shared { cursor, clipboard };
     let period = Duration::from_secs_f64(1.0 / f64::from(args.fps.clamp(1, 120)));
     // Capture and input run on this thread: the X connection is blocking.
-    let result = capture_loop(&mut display, fb, &handle, events, period, args.verbose);
+    let result = capture_loop(
+        &mut display,
+        fb,
+        &handle,
+        &shared,
+        events,
+        period,
+        args.verbose,
+    );
     let _ = display.release_all();
     handle.shutdown("the X display went away");
     runtime.shutdown_timeout(Duration::from_secs(1));
@@ -147,6 +225,63 @@ fn time_full_capture(display: &mut Display, fb: &mut rfb_codec::Framebuffer) -> 
     Ok(())
 }
 
+/// What the capture thread shares with the rest.
+struct Shared {
+    cursor: SharedCursor,
+    clipboard: Option<Arc<Clipboard>>,
+}
+
+/// A failed cursor fetch is tried again after this long, at most [`CURSOR_TRIES`] times
+/// in all per change (Xvfb, for one, refuses `GetCursorImage` with BadAccess for
+/// cursor-font cursors whose creator freed them: those are never read).
+const CURSOR_RETRY: Duration = Duration::from_millis(100);
+/// Fetch attempts per cursor change.
+const CURSOR_TRIES: u32 = 3;
+
+/// Fetches the displayed cursor and hands it to the viewers if its serial is new.
+/// An X error (the server may refuse `GetCursorImage` while the cursor is changing
+/// hands) is reported and returned as `Ok(false)`: try again later. Other errors (the
+/// connection failed) are returned.
+fn update_cursor(
+    display: &Display,
+    handle: &ServerHandle,
+    shared: &Shared,
+    last: &mut Option<u32>,
+) -> Result<bool> {
+    let fetched = match display.cursor() {
+        Ok(f) => f,
+        Err(e) if is_x_error(&e) => {
+            println!("cursor not read: {e:#}");
+            return Ok(false);
+        }
+        Err(e) => return Err(e),
+    };
+    let Some((serial, image)) = fetched else {
+        return Ok(true);
+    };
+    if *last == Some(serial) {
+        return Ok(true);
+    }
+    *last = Some(serial);
+    let (hx, hy) = image.hotspot();
+    println!(
+        "cursor {}x{} hot={hx},{hy} serial={serial}",
+        image.width(),
+        image.height()
+    );
+    *shared.cursor.lock().unwrap_or_else(PoisonError::into_inner) = Some(image.clone());
+    handle.set_cursor(image);
+    Ok(true)
+}
+
+/// Whether `e` is an X protocol error reply (as opposed to a failed connection).
+fn is_x_error(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<x11rb::errors::ReplyError>(),
+        Some(x11rb::errors::ReplyError::X11Error(_))
+    )
+}
+
 /// What wakes the capture thread.
 enum Wake {
     Input(ViewerEvent),
@@ -161,10 +296,17 @@ fn capture_loop(
     display: &mut Display,
     mut fb: rfb_codec::Framebuffer,
     handle: &ServerHandle,
+    shared: &Shared,
     mut events: mpsc::Receiver<ViewerEvent>,
     period: Duration,
     verbose: bool,
 ) -> Result<()> {
+    let mut cursor_serial = None;
+    // When a failed cursor fetch is tried again.
+    let mut cursor_retry: Option<(Instant, u32)> = None;
+    if !update_cursor(display, handle, shared, &mut cursor_serial)? {
+        cursor_retry = Some((Instant::now() + CURSOR_RETRY, 1));
+    }
     let (tx, rx) = std_mpsc::channel();
     let x_events = display.events();
     let x_tx = tx.clone();
@@ -223,11 +365,36 @@ fn capture_loop(
                 handle.update(fb.clone(), hint);
             }
         }
-        let wait = pacer
-            .poll_timeout()
-            .saturating_duration_since(Instant::now());
+        if let Some((at, tries)) = cursor_retry {
+            if at <= Instant::now() {
+                cursor_retry = (!update_cursor(display, handle, shared, &mut cursor_serial)?
+                    && tries + 1 < CURSOR_TRIES)
+                    .then(|| (Instant::now() + CURSOR_RETRY, tries + 1));
+            }
+        }
+        let wake_at = match cursor_retry {
+            Some((t, _)) => t.min(pacer.poll_timeout()),
+            None => pacer.poll_timeout(),
+        };
+        let wait = wake_at.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
+            Ok(Wake::Input(ViewerEvent {
+                viewer,
+                event: ServerEvent::ClipboardText(text),
+            })) => {
+                if let Some(c) = &shared.clipboard {
+                    let taken = c.set_text(&text)?;
+                    println!(
+                        "clipboard to X len={} from {viewer} taken={taken}",
+                        text.len()
+                    );
+                }
+            }
             Ok(Wake::Input(ev)) => inject(display, &ev)?,
+            Ok(Wake::X(DisplayEvent::CursorChanged(_))) => {
+                cursor_retry = (!update_cursor(display, handle, shared, &mut cursor_serial)?)
+                    .then(|| (Instant::now() + CURSOR_RETRY, 1));
+            }
             Ok(Wake::X(DisplayEvent::Damage(r))) => {
                 if !r.is_empty() {
                     damage.add_rect(r);

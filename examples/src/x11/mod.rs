@@ -17,11 +17,18 @@
 //!   gets a Shift press around it; a keysym the keymap lacks is bound to a spare
 //!   keycode (one with no symbols) first.
 //!
+//! * **Cursor shape**: with XFixes, cursor changes arrive as
+//!   [`DisplayEvent::CursorChanged`] and [`Display::cursor`] fetches the image
+//!   (`XFixesGetCursorImage`: 32-bit ARGB, alpha premultiplied per the XFixes spec),
+//!   as the server's premultiplied RGBA [`CursorImage`].
+//! * **Clipboard**: [`clipboard`], on a connection of its own.
+//!
 //! Supported screens: depth 24 TrueColor with 32 bits per pixel, red/green/blue masks
 //! `ff0000`/`00ff00`/`0000ff`, in either image byte order (the common case, and
 //! exactly the server's native RGB888). Anything else (depth 16, 30, 8, colour maps) is
 //! refused with an error naming what was found.
 
+pub mod clipboard;
 pub mod pacer;
 
 use std::collections::HashMap;
@@ -32,12 +39,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use rfb_codec::cursor::{CursorImage, MAX_CURSOR_SIDE};
 use rfb_codec::Framebuffer;
 use rfb_proto::{PixelFormat, Rect};
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::damage::{self, ConnectionExt as _};
 use x11rb::protocol::shm::{self, ConnectionExt as _};
-use x11rb::protocol::xfixes::ConnectionExt as _;
+use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{
     self, ConnectionExt as _, ImageFormat, ImageOrder, VisualClass, Window,
 };
@@ -130,6 +138,7 @@ pub struct Display {
     swap: bool,
     damage: Option<damage::Damage>,
     xtest: bool,
+    xfixes: bool,
     keymap: Keymap,
     /// Keysyms the viewer holds down → the keycode pressed for each.
     keys_down: HashMap<u32, u8>,
@@ -145,6 +154,9 @@ pub enum DisplayEvent {
     Damage(Rect),
     /// The keyboard mapping changed: call [`Display::reload_keymap`].
     KeymapChanged,
+    /// The displayed cursor changed to the one with this serial: call
+    /// [`Display::cursor`].
+    CursorChanged(u32),
     /// Anything else (ignored).
     Other,
 }
@@ -175,6 +187,7 @@ impl Events {
                 )
             }
             Event::MappingNotify(_) => DisplayEvent::KeymapChanged,
+            Event::XfixesCursorNotify(n) => DisplayEvent::CursorChanged(n.cursor_serial),
             _ => DisplayEvent::Other,
         })
     }
@@ -274,11 +287,14 @@ impl Display {
         };
         let has =
             |ext: &'static str| -> Result<bool> { Ok(conn.extension_information(ext)?.is_some()) };
-        let damage = if has(damage::X11_EXTENSION_NAME)?
-            && has(x11rb::protocol::xfixes::X11_EXTENSION_NAME)?
-        {
-            // Both versions must be negotiated before DAMAGE requests are used.
+        let xfixes = has(xfixes::X11_EXTENSION_NAME)?;
+        if xfixes {
+            // Negotiated before any XFixes or DAMAGE request is used.
             conn.xfixes_query_version(5, 0)?.reply()?;
+            conn.xfixes_select_cursor_input(root, xfixes::CursorNotifyMask::DISPLAY_CURSOR)?
+                .check()?;
+        }
+        let damage = if has(damage::X11_EXTENSION_NAME)? && xfixes {
             conn.damage_query_version(1, 1)?.reply()?;
             let id = conn.generate_id()?;
             conn.damage_create(id, root, damage::ReportLevel::RAW_RECTANGLES)?
@@ -299,10 +315,12 @@ impl Display {
             (None, "no (--no-shm)".to_owned())
         };
         let description = format!(
-            "{width}x{height} depth 24 TrueColor 32bpp {} damage={} xtest={} shm={shm_note}",
+            "{width}x{height} depth 24 TrueColor 32bpp {} damage={} xtest={} xfixes={} \
+             shm={shm_note}",
             if swap { "msb-first" } else { "lsb-first" },
             if damage.is_some() { "yes" } else { "no" },
             if xtest { "yes" } else { "no" },
+            if xfixes { "yes" } else { "no" },
         );
         Ok(Display {
             conn: Arc::new(conn),
@@ -312,6 +330,7 @@ impl Display {
             swap,
             damage,
             xtest,
+            xfixes,
             keymap,
             keys_down: HashMap::new(),
             buttons: 0,
@@ -343,6 +362,43 @@ impl Display {
             width: self.width,
             height: self.height,
         }
+    }
+
+    /// Whether XFixes reports cursor changes (and [`Display::cursor`] works).
+    pub fn has_xfixes(&self) -> bool {
+        self.xfixes
+    }
+
+    /// The cursor shown now (`XFixesGetCursorImage`) and its serial; `None` without
+    /// XFixes, or when the cursor is larger than [`MAX_CURSOR_SIDE`] either way. The X
+    /// server may refuse with an X error (Xvfb: BadAccess for some cursors whose
+    /// creator freed them); the connection is still usable then.
+    pub fn cursor(&self) -> Result<Option<(u32, CursorImage)>> {
+        if !self.xfixes {
+            return Ok(None);
+        }
+        let r = self.conn.xfixes_get_cursor_image()?.reply()?;
+        if r.width > MAX_CURSOR_SIDE || r.height > MAX_CURSOR_SIDE {
+            return Ok(None);
+        }
+        let n = usize::from(r.width) * usize::from(r.height);
+        if r.cursor_image.len() < n {
+            bail!(
+                "XFixesGetCursorImage sent {} pixels for {}x{}",
+                r.cursor_image.len(),
+                r.width,
+                r.height
+            );
+        }
+        let rgba = argb_to_rgba(&r.cursor_image[..n]);
+        let (hx, hy) = (
+            r.xhot.min(r.width.saturating_sub(1)),
+            r.yhot.min(r.height.saturating_sub(1)),
+        );
+        Ok(Some((
+            r.cursor_serial,
+            CursorImage::new(r.width, r.height, hx, hy, rgba)?,
+        )))
     }
 
     /// Whether XTEST input injection is available.
@@ -589,6 +645,17 @@ impl Display {
     }
 }
 
+/// XFixes cursor pixels (`0xAARRGGBB`, colour premultiplied by alpha) as premultiplied
+/// RGBA bytes; a colour above its alpha (not validly premultiplied) is clamped to it.
+fn argb_to_rgba(pixels: &[u32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pixels.len() * 4);
+    for &p in pixels {
+        let [a, r, g, b] = p.to_be_bytes();
+        out.extend_from_slice(&[r.min(a), g.min(a), b.min(a), a]);
+    }
+    out
+}
+
 /// Turns captured 32-bit pixels into RGB888 with a zero padding byte: MSB first
 /// (`X R G B` in memory) is reversed into `B G R X`.
 fn fix_pixels(data: &mut [u8], swap: bool) {
@@ -607,6 +674,17 @@ fn fix_pixels(data: &mut [u8], swap: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursor_pixels_become_premultiplied_rgba() {
+        // Opaque red, half-transparent premultiplied grey, transparent, and an invalid
+        // pixel whose green exceeds its alpha.
+        let px = [0xffff_0000, 0x8040_4040, 0x0000_0000, 0x1000_ff00];
+        assert_eq!(
+            argb_to_rgba(&px),
+            vec![255, 0, 0, 255, 0x40, 0x40, 0x40, 0x80, 0, 0, 0, 0, 0, 0x10, 0, 0x10]
+        );
+    }
 
     #[test]
     fn keymap_lookup_prefers_the_unshifted_column() {
