@@ -217,6 +217,20 @@ pub fn raw_pixels(up: &Update, rect: Rect, offset: usize) -> &[u8] {
     &up.pixels[offset..offset + rect.area() as usize * 4]
 }
 
+/// Process CPU time in seconds (all threads: `CLOCK_PROCESS_CPUTIME_ID` on Unix), for
+/// work spread over threads; [`thread_cpu_seconds`] elsewhere.
+pub fn process_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+        t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    }
+    #[cfg(not(unix))]
+    {
+        thread_cpu_seconds()
+    }
+}
+
 /// Thread CPU time in seconds: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` on Unix
 /// (nanosecond resolution, counts only this thread's time on a CPU, so other load on a
 /// shared machine does not inflate it); wall-clock time since the first call elsewhere.
@@ -460,6 +474,8 @@ pub struct PlannerResult {
     pub memcmp_s: f64,
     /// Frame bytes compared by each of the three above (one frame per update).
     pub compared_bytes: u64,
+    /// Wall-clock seconds of the `BenchSession::encode` calls.
+    pub wall_s: f64,
 }
 
 impl PlannerResult {
@@ -501,6 +517,19 @@ pub fn replay_planner(
     max_updates: Option<u64>,
     damage: bool,
 ) -> Result<PlannerResult> {
+    replay_planner_threads(path, profile, max_updates, damage, 1)
+}
+
+/// [`replay_planner`] with the planner encoding on `threads` threads
+/// (`UpdatePlanner::set_threads`). With more than one thread `cpu_s` is the process's
+/// CPU time during the encode calls (every thread's), not the calling thread's.
+pub fn replay_planner_threads(
+    path: &Path,
+    profile: rfb_codec::planner::Profile,
+    max_updates: Option<u64>,
+    damage: bool,
+    threads: usize,
+) -> Result<PlannerResult> {
     use rfb_codec::damage::{DamageTracker, Move};
     use rfb_codec::planner::{BenchSession, Profile};
     use rfb_codec::{Framebuffer, Region};
@@ -513,6 +542,12 @@ pub fn replay_planner(
     let mut reader = UpdateReader::open(path)?;
     let mut fb = Framebuffer::new(info.width, info.height, CORPUS_FORMAT);
     let mut s = BenchSession::new(&fb, profile)?;
+    s.set_threads(threads);
+    let cpu_now = if threads > 1 {
+        process_cpu_seconds
+    } else {
+        thread_cpu_seconds
+    };
     let mut tracker = if damage {
         let mut t = DamageTracker::new(&fb);
         t.set_detect_moves(false);
@@ -557,9 +592,10 @@ pub fn replay_planner(
                 }
             }
         }
-        let t0 = thread_cpu_seconds();
+        let (t0, w0) = (cpu_now(), std::time::Instant::now());
         let out = s.encode(&fb, &region, &moves)?;
-        res.cpu_s += thread_cpu_seconds() - t0;
+        res.cpu_s += cpu_now() - t0;
+        res.wall_s += w0.elapsed().as_secs_f64();
         let copies = 16 * moves.len();
         res.bytes += out.len().saturating_sub(copies) as u64;
         if out.len() >= 4 {

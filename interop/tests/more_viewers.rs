@@ -254,8 +254,13 @@ fn novnc_default_list(cx: &PeerTest, port: u16, truth: &Image) -> Result<String>
     );
     let got = Image::read_png(&out).context("reading noVNC's canvas")?;
     let db = truth.psnr(&got)?;
-    ensure!(db >= 35.0, "noVNC default list: PSNR {db:.1} dB, below 35 dB");
-    Ok(format!("default-list=pass(Tight, {db:.1} dB; noVNC decoded {summary})"))
+    ensure!(
+        db >= 35.0,
+        "noVNC default list: PSNR {db:.1} dB, below 35 dB"
+    );
+    Ok(format!(
+        "default-list=pass(Tight, {db:.1} dB; noVNC decoded {summary})"
+    ))
 }
 
 // ------------------------------------------------------------------ noVNC and TightPNG

@@ -262,10 +262,14 @@ pub fn damage_compare(data: &[u8]) {
         let mut t = DamageTracker::new(&old);
         t.set_kernel(k);
         t.set_detect_moves(false);
-        let d = t.refine(&new, &Region::from(new.rect())).expect("same size");
+        let d = t
+            .refine(&new, &Region::from(new.rect()))
+            .expect("same size");
         assert!(d.moves.is_empty());
         assert_eq!(d.changed, want, "{k:?}");
-        let again = t.refine(&new, &Region::from(new.rect())).expect("same size");
+        let again = t
+            .refine(&new, &Region::from(new.rect()))
+            .expect("same size");
         assert!(again.changed.is_empty(), "{k:?}");
     }
 }

@@ -231,3 +231,93 @@ fn gradient_only_for_viewers_that_decode_it() {
     // noVNC lists TightPNG and cannot decode the gradient filter.
     assert!(!uses_gradient(&[Encoding::TIGHT, Encoding::TIGHT_PNG]));
 }
+
+/// Parallel Tight (2 and 3 threads) writes the same bytes as one thread, update after
+/// update (the zlib lanes carry state across updates), through a compress-level change
+/// (lane resets), with JPEG and without, in the server format and translated to RGB565;
+/// and a client decodes the parallel stream to the same framebuffer.
+#[test]
+fn parallel_tight_matches_sequential() {
+    let frames: Vec<Framebuffer> = (0..4).map(|i| desktop(720, 420, 3 + i)).collect();
+    let hints = [
+        Region::from(Rect::new(0, 0, 720, 420)),
+        Region::from(Rect::new(30, 20, 500, 380)),
+        [Rect::new(440, 180, 280, 240), Rect::new(0, 0, 100, 50)]
+            .into_iter()
+            .collect(),
+        Region::from(Rect::new(0, 0, 720, 420)),
+    ];
+    for quality in [None, Some(8)] {
+        for client in [PixelFormat::RGB888, PixelFormat::RGB565] {
+            let list = |c: u8| {
+                let mut v = vec![Encoding::TIGHT, Encoding::for_compress_level(c)];
+                v.extend(quality.map(Encoding::for_quality_level));
+                v
+            };
+            let server = *frames[0].format();
+            let mut planners: Vec<UpdatePlanner> = [1usize, 2, 3]
+                .iter()
+                .map(|&n| {
+                    let mut p = UpdatePlanner::new(server, client, None, &list(2)).unwrap();
+                    p.set_threads(n);
+                    p
+                })
+                .collect();
+            let mut mirror = Framebuffer::new(720, 420, client);
+            let mut dec = TightDecoder::new();
+            let limits = CodecLimits::default();
+            for (i, (frame, hint)) in frames.iter().zip(&hints).enumerate() {
+                if i == 2 {
+                    for p in &mut planners {
+                        p.set_encodings(&list(6)); // restarts the lanes used so far
+                    }
+                }
+                let outs: Vec<BytesMut> = planners
+                    .iter_mut()
+                    .map(|p| {
+                        let mut out = BytesMut::new();
+                        p.plan(frame, hint, &[], &mut out).unwrap();
+                        out
+                    })
+                    .collect();
+                assert!(outs[0].len() > 100);
+                assert_eq!(
+                    outs[1], outs[0],
+                    "2 threads, update {i}, {quality:?} {client:?}"
+                );
+                assert_eq!(
+                    outs[2], outs[0],
+                    "3 threads, update {i}, {quality:?} {client:?}"
+                );
+                // Decode the 2-thread stream.
+                let out = &outs[1];
+                let count = u16::from_be_bytes([out[2], out[3]]);
+                let mut at = 4;
+                for _ in 0..count {
+                    let h = &out[at..at + 12];
+                    let be = |i: usize| u16::from_be_bytes([h[i], h[i + 1]]);
+                    let rect = Rect::new(be(0), be(2), be(4), be(6));
+                    at += 12;
+                    let Progress::Done { consumed, .. } =
+                        dec.frame(rect, &client, &out[at..], &limits).unwrap()
+                    else {
+                        panic!("incomplete");
+                    };
+                    dec.decode(rect, &out[at..at + consumed], &mut mirror, &limits)
+                        .unwrap();
+                    at += consumed;
+                }
+                assert_eq!(at, out.len());
+            }
+            if quality.is_none() {
+                // Lossless: the mirror holds the last frame inside every hinted area;
+                // the last hint is the whole frame.
+                let t = Translator::new(&server, None, &client, None).unwrap();
+                let want = t
+                    .translate(&frames[3].view(frames[3].rect()).unwrap())
+                    .unwrap();
+                assert_eq!(mirror.data(), &want[..], "{client:?}");
+            }
+        }
+    }
+}

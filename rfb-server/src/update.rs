@@ -287,9 +287,10 @@ impl Updater {
             self.write_piece(piece, client, palette, out)?;
         }
         if !region.is_empty() {
-            let planner = self.planner.as_mut().ok_or(ServerError::ApiMisuse(
-                "no planner after creating one",
-            ))?;
+            let planner = self
+                .planner
+                .as_mut()
+                .ok_or(ServerError::ApiMisuse("no planner after creating one"))?;
             let sum = planner
                 .encode_rects(frame, &region, &[], out)
                 .map_err(|e| ServerError::Encoding(e.to_string()))?;
@@ -377,7 +378,9 @@ impl Updater {
 
     /// Bytes held by this viewer's scratch buffer (for the memory bound).
     pub(crate) fn scratch_capacity(&self) -> usize {
-        self.planner.as_ref().map_or(0, UpdatePlanner::scratch_capacity)
+        self.planner
+            .as_ref()
+            .map_or(0, UpdatePlanner::scratch_capacity)
     }
 
     /// Releases scratch memory beyond `keep` bytes (the viewer is idle).

@@ -5,9 +5,13 @@
 //!
 //! ```text
 //! rfb-bench [--encoding raw|rre|hextile|zlib|trle|zrle|tight|tight-lossless|auto|all|a,b,..]
-//!           [--compress N] [--quality N] [--runs N] [--max-updates N] [--no-damage]
-//!           [--json] FILE.rfb.zst...
+//!           [--compress N] [--quality N] [--threads N] [--runs N] [--max-updates N]
+//!           [--no-damage] [--json] FILE.rfb.zst...
 //! ```
+//!
+//! `--threads N` (planner profiles only, default 1) has the planner encode each update's
+//! sub-rectangles on N threads (`UpdatePlanner::set_threads`); `cpu_s` is then the
+//! process CPU time of the encode calls (all threads) and `wall_s` what to compare.
 //!
 //! `tight` (Tight, JPEG quality `--quality`, default 8, and `--compress`),
 //! `tight-lossless` (Tight, no quality level) and `auto` (a viewer's full preference
@@ -27,7 +31,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use rfb_benches::{replay, replay_planner, Codec, PlannerResult, ReplayResult};
+use rfb_benches::{replay, replay_planner_threads, Codec, PlannerResult, ReplayResult};
 use rfb_codec::planner::Profile;
 
 /// What `--encoding` names: one of the per-rectangle encoders, or a planner profile.
@@ -63,6 +67,7 @@ struct Args {
     jobs: Vec<Job>,
     level: u32,
     quality: u8,
+    threads: usize,
     damage: bool,
     runs: usize,
     max_updates: Option<u64>,
@@ -71,7 +76,7 @@ struct Args {
 }
 
 const USAGE: &str = "usage: rfb-bench [--encoding raw|rre|hextile|zlib|trle|zrle|tight|tight-lossless|auto|all|a,b,..] \
-[--compress N (zlib level / Tight compress level, default 2)] [--quality N (Tight JPEG quality level, default 8)] \
+[--compress N (zlib level / Tight compress level, default 2)] [--quality N (Tight JPEG quality level, default 8)] [--threads N (planner threads, default 1)] \
 [--runs N (default 1)] [--max-updates N] [--no-damage] [--json] FILE.rfb.zst...";
 
 fn parse_args() -> Result<Args> {
@@ -79,6 +84,7 @@ fn parse_args() -> Result<Args> {
         jobs: vec![Job::Rect(Codec::Zrle)],
         level: 2,
         quality: 8,
+        threads: 1,
         damage: true,
         runs: 1,
         max_updates: None,
@@ -107,6 +113,9 @@ fn parse_args() -> Result<Args> {
             "--quality" | "-q" => {
                 args.quality = value("--quality")?.parse().context("--quality")?
             }
+            "--threads" | "-t" => {
+                args.threads = value("--threads")?.parse().context("--threads")?
+            }
             "--no-damage" => args.damage = false,
             "--runs" | "-r" => args.runs = value("--runs")?.parse().context("--runs")?,
             "--max-updates" => {
@@ -124,8 +133,8 @@ fn parse_args() -> Result<Args> {
     if args.files.is_empty() {
         bail!("no input files\n{USAGE}");
     }
-    if args.runs == 0 || args.level > 9 || args.quality > 9 {
-        bail!("--runs must be at least 1, --compress and --quality at most 9");
+    if args.runs == 0 || args.threads == 0 || args.level > 9 || args.quality > 9 {
+        bail!("--runs and --threads must be at least 1, --compress and --quality at most 9");
     }
     Ok(args)
 }
@@ -290,13 +299,14 @@ fn run_planner(
     let mut results: Vec<PlannerResult> = Vec::new();
     for _ in 0..args.runs {
         results.push(
-            replay_planner(file, profile, args.max_updates, args.damage)
+            replay_planner_threads(file, profile, args.max_updates, args.damage, args.threads)
                 .with_context(|| format!("{name} with {}", job.name()))?,
         );
     }
     let first = results[0];
     let cpu = median(results.iter().map(|r| r.cpu_s).collect());
     let dcpu = median(results.iter().map(|r| r.decode_cpu_s).collect());
+    let wall = median(results.iter().map(|r| r.wall_s).collect());
     let ratio = first.raw_bytes as f64 / first.bytes.max(1) as f64;
     let mpix = first.pixels as f64 / 1e6;
     let gbps = |s: f64| first.compared_bytes as f64 / 1e9 / s.max(1e-12);
@@ -320,13 +330,15 @@ fn run_planner(
             String::new()
         };
         println!(
-            "{{\"file\":{},\"encoding\":{},\"compress\":{},\"quality\":{},\"runs\":{},\"cpu_s\":{:.6},\"bytes\":{},\"raw_bytes\":{},\"ratio\":{:.4},\"decode_cpu_s\":{:.6},\"pixels\":{},\"updates\":{},\"rects\":{},\"mpix_per_s\":{:.2},\"decode_mpix_per_s\":{:.2},\"psnr_db\":{},\"mean_lossy_psnr_db\":{},\"exact_updates\":{}{}}}",
+            "{{\"file\":{},\"encoding\":{},\"compress\":{},\"quality\":{},\"threads\":{},\"runs\":{},\"cpu_s\":{:.6},\"wall_s\":{:.6},\"bytes\":{},\"raw_bytes\":{},\"ratio\":{:.4},\"decode_cpu_s\":{:.6},\"pixels\":{},\"updates\":{},\"rects\":{},\"mpix_per_s\":{:.2},\"decode_mpix_per_s\":{:.2},\"psnr_db\":{},\"mean_lossy_psnr_db\":{},\"exact_updates\":{}{}}}",
             json_string(name),
             json_string(job.name()),
             compress,
             quality_json,
+            args.threads,
             args.runs,
             cpu,
+            wall,
             first.bytes,
             first.raw_bytes,
             ratio,
@@ -356,6 +368,14 @@ fn run_planner(
             mpix / dcpu.max(1e-9),
             psnr_text(first.psnr_db()),
         );
+        if args.threads > 1 {
+            println!(
+                "{:<28} {} threads: encode wall {wall:.3} s, process CPU {cpu:.3} s",
+                "", args.threads
+            );
+        } else {
+            println!("{:<28} encode wall {wall:.3} s", "");
+        }
         if args.damage {
             println!(
                 "{:<28} damage refine {damage_gbps:.2} GB/s ({:.0} % of memcmp {memcmp_gbps:.2} GB/s); unchanged frame {same_gbps:.2} GB/s ({:.0} %)",

@@ -170,7 +170,9 @@ async fn run(args: Args, config: ServerConfig, auth: Arc<dyn Authenticator>) -> 
         while let Ok(ev) = events.try_recv() {
             match &ev.event {
                 ServerEvent::Message(m) => println!("input {} {m:?}", ev.viewer),
-                ServerEvent::ClipboardText(text) => println!("clipboard-text {} {text:?}", ev.viewer),
+                ServerEvent::ClipboardText(text) => {
+                    println!("clipboard-text {} {text:?}", ev.viewer)
+                }
                 ServerEvent::DesktopSizeRequested(req) => {
                     let ok = (64..=4096).contains(&req.width) && (64..=4096).contains(&req.height);
                     if ok {

@@ -3,10 +3,13 @@
 //! pixels.
 //!
 //! [`DamageTracker`] keeps a copy of the previous frame. [`DamageTracker::refine`]
-//! compares the hinted area of the new frame with it in [`TILE`] x [`TILE`] tiles, shrinks
-//! each changed tile to the rows and columns that really changed, looks for a vertical
-//! scroll and then for a 2-D move (window drag) in the changed area ([`Move`], sent as
-//! CopyRect), and updates its copy.
+//! compares the hinted area of the new frame with it one whole row span at a time (one
+//! compare per row, not per tile); in a row that differs it locates the first and last
+//! differing byte of each [`TILE`]-pixel column with the kernel's first/last-difference
+//! search, so each changed [`TILE`] x [`TILE`] tile shrinks to the rows and columns that
+//! really changed. Then it looks for a vertical scroll and for a 2-D move (window drag)
+//! in the changed area ([`Move`], sent as CopyRect), and updates its copy (without move
+//! detection, each changed row span is copied as soon as it is found, while in cache).
 //!
 //! The compare kernel is chosen once ([`Kernel::detect`]); see `NOTES.md` beside this
 //! file for the measurements behind the choice.
@@ -743,10 +746,7 @@ mod tests {
 
     fn naive(a: &[u8], b: &[u8]) -> (Option<usize>, Option<usize>) {
         let d = |(x, y): (&u8, &u8)| x != y;
-        (
-            a.iter().zip(b).position(d),
-            a.iter().zip(b).rposition(d),
-        )
+        (a.iter().zip(b).position(d), a.iter().zip(b).rposition(d))
     }
 
     proptest! {
@@ -785,7 +785,11 @@ mod tests {
                 b[i] ^= 1;
                 b[j] ^= 2;
                 for k in Kernel::available() {
-                    assert_eq!(diff_positions(k, &a, &b), (Some(i), Some(j)), "{k:?} {i} {j}");
+                    assert_eq!(
+                        diff_positions(k, &a, &b),
+                        (Some(i), Some(j)),
+                        "{k:?} {i} {j}"
+                    );
                 }
             }
         }

@@ -513,14 +513,13 @@ fn zlib_level(compress: u8, lane: usize) -> u32 {
     }
 }
 
-/// Deflates `data` on the stream `z` (started at `level` if not yet) with a sync flush,
-/// appending the compact length and the compressed bytes to `out`; `zbuf` is scratch.
+/// Deflates `data` on the stream `z` (started at `level` if not yet) with a sync flush
+/// into `zbuf` (cleared first).
 pub(crate) fn deflate_on(
     z: &mut Option<Compress>,
     level: u32,
     data: &[u8],
     zbuf: &mut Vec<u8>,
-    out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
     let z = z.get_or_insert_with(|| Compress::new(Compression::new(level), true));
     zbuf.clear();
@@ -539,8 +538,15 @@ pub(crate) fn deflate_on(
         }
         zbuf.reserve(zbuf.capacity().max(4096));
     }
-    write_compact_len(zbuf.len(), out)?;
-    out.extend_from_slice(zbuf);
+    Ok(())
+}
+
+/// Appends the compact length of `body` and `body`.
+pub(crate) fn put_with_len(body: &[u8], out: &mut BytesMut) -> Result<(), CodecError> {
+    let mut len = Vec::with_capacity(3);
+    write_compact_len(body.len(), &mut len)?;
+    out.extend_from_slice(&len);
+    out.extend_from_slice(body);
     Ok(())
 }
 
@@ -647,9 +653,8 @@ impl TightEncoder {
         match p.lane {
             Some(lane) if lane < 4 => {
                 let level = zlib_level(self.config.compress_level, lane);
-                let mut body = Vec::new();
-                deflate_on(&mut self.lanes[lane], level, data, zbuf, &mut body)?;
-                out.extend_from_slice(&body);
+                deflate_on(&mut self.lanes[lane], level, data, zbuf)?;
+                put_with_len(zbuf, out)?;
             }
             _ => out.extend_from_slice(data),
         }
@@ -659,7 +664,13 @@ impl TightEncoder {
 
     /// Writes a rectangle whose lane data is already deflated (`body`: compact length
     /// and compressed bytes, or the final payload): see [`TightEncoder::emit`].
-    pub(crate) fn emit_compressed(&mut self, method: TightMethod, head: &[u8], body: &[u8], out: &mut BytesMut) {
+    pub(crate) fn emit_compressed(
+        &mut self,
+        method: TightMethod,
+        head: &[u8],
+        body: &[u8],
+        out: &mut BytesMut,
+    ) {
         if let Some((&ctrl, rest)) = head.split_first() {
             out.extend_from_slice(&[ctrl | self.pending_resets]);
             self.pending_resets = 0;

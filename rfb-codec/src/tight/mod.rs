@@ -60,6 +60,7 @@ mod png;
 
 pub use self::png::{TightPngConfig, TightPngDecoder, TightPngEncoder, TightPngMethod};
 pub use decoder::TightDecoder;
+pub(crate) use encoder::{deflate_on, prepare, Owned, Scratch};
 pub use encoder::{
     GradientMode, JpegSettings, Subsampling, TightConfig, TightEncoder, TightMethod,
 };
