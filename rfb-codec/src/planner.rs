@@ -157,6 +157,27 @@ enum Main {
 }
 
 impl Main {
+    /// The wire encoding this encoder writes.
+    fn wire(&self) -> WireEncoding {
+        match self {
+            Main::Tight(_) => WireEncoding::Tight,
+            Main::Zrle(_) => WireEncoding::Zrle,
+            Main::Hextile(_) => WireEncoding::Hextile,
+            Main::Zlib(_) => WireEncoding::Zlib,
+            Main::Trle(_) => WireEncoding::Trle,
+            Main::Rre(_) => WireEncoding::Rre,
+            Main::Corre(_) => WireEncoding::Corre,
+            Main::Raw(_) => WireEncoding::Raw,
+            Main::TightPng(_) => WireEncoding::TightPng,
+        }
+    }
+
+    /// Whether it owns zlib streams the client's decoder continues (so it must be kept
+    /// when the client switches to another encoding and back).
+    fn has_streams(&self) -> bool {
+        matches!(self, Main::Tight(_) | Main::Zrle(_) | Main::Zlib(_))
+    }
+
     fn encoder(&mut self) -> &mut dyn RectEncoder {
         match self {
             Main::Tight(e) => e.as_mut(),
@@ -213,6 +234,10 @@ pub struct UpdatePlanner {
     threads: usize,
     /// Tight working memory of each thread beyond the caller's (parallel encoding).
     tight_scratch: Vec<crate::tight::Scratch>,
+    /// Stream-owning encoders (Tight, ZRLE, Zlib) of encodings the client switched away
+    /// from: its decoders keep their streams, so switching back must continue them. At
+    /// most three.
+    parked: Vec<Main>,
 }
 
 impl std::fmt::Debug for UpdatePlanner {
@@ -249,6 +274,7 @@ impl UpdatePlanner {
             scratch: Vec::new(),
             threads: 1,
             tight_scratch: Vec::new(),
+            parked: Vec::new(),
         };
         p.set_pixel_format(client_format, client_palette)?;
         p.set_encodings(encodings);
@@ -314,6 +340,19 @@ impl UpdatePlanner {
             | (Main::Zlib(_), WireEncoding::Zlib)
             | (Main::Trle(_), WireEncoding::Trle) => {}
             _ => {
+                let old = std::mem::replace(&mut self.main, Main::Raw(RawEncoder));
+                if old.has_streams() {
+                    self.parked.push(old);
+                }
+                if let Some(i) = self.parked.iter().position(|m| m.wire() == wire) {
+                    let mut m = self.parked.swap_remove(i);
+                    if let Main::Tight(t) = &mut m {
+                        t.set_config(tight_config);
+                    }
+                    self.main = m;
+                    self.wire = wire;
+                    return;
+                }
                 self.main = match wire {
                     WireEncoding::Tight => Main::Tight(Box::new(TightEncoder::new(tight_config))),
                     WireEncoding::Zrle => Main::Zrle(Box::new(ZrleEncoder::new(level.into()))),

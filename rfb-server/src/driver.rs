@@ -31,7 +31,7 @@ use bytes::{Buf, Bytes};
 use rfb_codec::cursor::CursorImage;
 use rfb_codec::Framebuffer;
 use rfb_proto::server::ExtendedDesktopSize;
-use rfb_proto::{ClientMessage, ServerInit};
+use rfb_proto::{ClientMessage, Encoding, ServerInit};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::{broadcast, mpsc, watch, Notify};
@@ -115,6 +115,15 @@ pub enum AuditEvent {
         from_viewer: bool,
         /// Length in bytes.
         len: usize,
+    },
+    /// The encoding the viewer's updates are written in, when its SetEncodings first
+    /// sets it and whenever a later one changes it (the first of the viewer's list the
+    /// server can encode: Tight, TightPNG, ZRLE, Hextile, Zlib, TRLE, RRE, CoRRE, Raw).
+    Encoding {
+        /// The viewer.
+        viewer: ViewerId,
+        /// The encoding of its pixel rectangles.
+        encoding: Encoding,
     },
     /// The connection ended.
     Disconnected {
@@ -238,6 +247,8 @@ struct Inner {
     shutdown: watch::Sender<Option<String>>,
     joined: AtomicBool,
     name: Mutex<String>,
+    /// The cursor shape set last, for viewers that join later.
+    cursor: Mutex<Option<CursorImage>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -326,11 +337,11 @@ impl std::fmt::Debug for Server {
 ///     next.fill(Rect::new(1, 1, 1, 1), &[9, 8, 7, 0]).unwrap();
 ///     handle.update(next, Damage::Everything);
 ///     viewer.write_all(&[3, 1, 0, 0, 0, 0, 0, 4, 0, 2]).await.unwrap();
-///     let mut update = [0u8; 4 + 12 + 4 * 2 * 4];
+///     let mut update = [0u8; 4 + 12 + 4];
 ///     viewer.read_exact(&mut update).await.unwrap();
-///     assert_eq!(&update[..4], [0, 0, 0, 1]);          // one rectangle: the 64x64 tile
-///     assert_eq!(&update[4..16], [0, 0, 0, 0, 0, 4, 0, 2, 0, 0, 0, 0]);
-///     assert_eq!(&update[16 + 5 * 4..16 + 6 * 4], [9, 8, 7, 0]);
+///     assert_eq!(&update[..4], [0, 0, 0, 1]);          // one rectangle: the changed pixel
+///     assert_eq!(&update[4..16], [0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0]); // 1,1 1x1 Raw
+///     assert_eq!(&update[16..], [9, 8, 7, 0]);
 ///     handle.shutdown("done");
 /// });
 /// ```
@@ -357,6 +368,7 @@ impl Server {
         let (shutdown, _) = watch::channel(None);
         let inner = Inner {
             name: Mutex::new(options.name.clone()),
+            cursor: Mutex::new(None),
             throttle: Mutex::new(options.throttle.clone()),
             options,
             session: Mutex::new(Session::new(frame)),
@@ -485,8 +497,10 @@ impl ServerHandle {
         self.each(|| Command::Name(name.to_owned()));
     }
 
-    /// Sets the cursor shape for viewers that support a cursor pseudo-encoding.
+    /// Sets the cursor shape for viewers that support a cursor pseudo-encoding, now
+    /// and when they join later.
     pub fn set_cursor(&self, cursor: CursorImage) {
+        *lock(&self.inner.cursor) = Some(cursor.clone());
         self.each(|| Command::Cursor(cursor.clone()));
     }
 
@@ -647,6 +661,7 @@ where
     let mut stop = inner.shutdown.subscribe();
     let mut authenticated = false;
     let mut eof = false;
+    let mut last_encoding = None;
     loop {
         // Events first: they may queue replies or need the product.
         while let Some(ev) = conn.poll_event() {
@@ -702,6 +717,9 @@ where
                     inner.joined.store(true, Ordering::SeqCst);
                 }
                 ServerEvent::Initialised { shared, .. } => {
+                    if let Some(c) = lock(&inner.cursor).clone() {
+                        let _ = conn.set_cursor(c);
+                    }
                     let view_only = {
                         let mut viewers = lock(&inner.viewers);
                         if !shared {
@@ -760,6 +778,15 @@ where
         }
         if eof {
             let _ = conn.handle_eof();
+        }
+        if let Some(encoding) = conn.update_encoding() {
+            if !conn.client_encodings().is_empty() && last_encoding != Some(encoding) {
+                last_encoding = Some(encoding);
+                inner.audit(AuditEvent::Encoding {
+                    viewer: id,
+                    encoding,
+                });
+            }
         }
         // Then updates, encoded from the newest frame.
         if authenticated && !conn.is_handshaking() && conn.error().is_none() {

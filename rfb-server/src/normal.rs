@@ -44,6 +44,9 @@ struct Viewer {
     /// Our clipboard text, kept to answer an Extended Clipboard Request.
     our_text: Option<String>,
     resize_requested: bool,
+    /// The product's current cursor shape, kept for a viewer that lists a cursor
+    /// encoding only later (or again, in another SetEncodings).
+    cursor_shape: Option<CursorImage>,
     /// ExtendedMouseButtons was confirmed.
     ext_mouse_announced: bool,
     /// XVP_INIT was sent.
@@ -74,10 +77,11 @@ impl Normal {
                 encodings: Vec::new(),
                 features: Features::default(),
                 announced: Features::default(),
-                updater: Updater::new(),
+                updater: Updater::new(&desktop.pixel_format),
                 client_clip: None,
                 our_text: None,
                 resize_requested: false,
+                cursor_shape: None,
                 ext_mouse_announced: false,
                 xvp_announced: false,
                 flow: Congestion::default(),
@@ -131,7 +135,12 @@ impl Normal {
                 cx.events.push_back(ServerEvent::Message(msg));
             }
             ClientMessage::SetEncodings(ref list) => {
+                let had_cursor = v.features.cursor;
                 v.features = Features::from_list(list);
+                if v.features.cursor.is_some() && v.features.cursor != had_cursor {
+                    // Newly able to show a cursor (or in another form): send the current one.
+                    v.updater.cursor.clone_from(&v.cursor_shape);
+                }
                 v.encodings.clone_from(list);
                 v.updater.set_encodings(list, &v.features);
                 let f = v.features;
@@ -653,11 +662,13 @@ impl ServerConnection {
 
     /// Sets the cursor shape; viewers that list Cursor With Alpha, Cursor or X Cursor
     /// get it (in the first of those their list names) with their next update.
+    /// A viewer that lists a cursor encoding only later gets the shape set last.
     pub fn set_cursor(&mut self, cursor: CursorImage) -> Result<(), ServerError> {
         let (v, _) = self.normal_mut()?;
         if v.features.cursor.is_some() {
-            v.updater.cursor = Some(cursor);
+            v.updater.cursor = Some(cursor.clone());
         }
+        v.cursor_shape = Some(cursor);
         Ok(())
     }
 

@@ -75,7 +75,8 @@ pub(crate) struct Updater {
     encodings: Vec<Encoding>,
     /// Plans and encodes the pixel rectangles (solid areas, sub-rectangles, the
     /// viewer's encoding with its zlib streams, translation to its pixel format).
-    /// Created with the first pixel format or update, when the native format is known.
+    /// Created with the updater (`None` only if the native format is one the planner
+    /// refuses; then it is tried again with the first update).
     planner: Option<UpdatePlanner>,
     /// Pseudo-rectangles waiting for the next update.
     pub(crate) send_size: bool,
@@ -89,13 +90,19 @@ pub(crate) struct Updater {
 }
 
 impl Updater {
-    pub(crate) fn new() -> Updater {
+    /// An updater for a viewer of a server whose frames are in `native` (the viewer
+    /// starts in that format too).
+    pub(crate) fn new(native: &PixelFormat) -> Updater {
+        let mut planner = UpdatePlanner::new(*native, *native, None, &[]).ok();
+        if let Some(p) = &mut planner {
+            p.set_default_compress_level(DEFAULT_COMPRESS_LEVEL);
+        }
         Updater {
             pending: PendingUpdate::default(),
             requested: Region::new(),
             continuous: None,
             encodings: Vec::new(),
-            planner: None,
+            planner,
             send_size: false,
             layout_reply: None,
             name: None,

@@ -285,7 +285,7 @@ fn incremental_request_waits_for_changes_and_sends_only_them() {
     next.fill(Rect::new(130, 100, 3, 3), &[0, 0, 255, 0])
         .unwrap();
     let changed = session.update(next, Damage::Everything);
-    assert_eq!(changed.bounding_box(), Some(Rect::new(128, 64, 64, 64)));
+    assert_eq!(changed.bounding_box(), Some(Rect::new(130, 100, 3, 3)));
     let sent_before = v.server.pending_transmit();
     assert_eq!(sent_before, 0);
     v.pump(&mut session);
@@ -805,5 +805,29 @@ fn repeated_set_encodings_keep_the_zlib_streams() {
         assert_eq!(v.server.update_encoding(), Some(list[0]));
         v.assert_matches(session.frame());
     }
+    assert!(v.client_error.is_none() && v.server_error.is_none());
+}
+
+#[test]
+fn cursor_set_before_the_viewer_lists_cursors_is_sent_when_it_does() {
+    let mut session = Session::new(picture(0));
+    let mut v = Viewer::new(&mut session, config(), Instant::now());
+    v.send(ClientMessage::SetEncodings(vec![Encoding::RAW]));
+    v.request(false);
+    v.pump(&mut session);
+    let shape = rfb_codec::cursor::CursorImage::new(2, 2, 0, 0, vec![255; 16]).unwrap();
+    v.server.set_cursor(shape).unwrap();
+    v.request(true);
+    v.pump(&mut session);
+    assert!(!v.rect_encodings.contains(&Encoding::CURSOR_WITH_ALPHA));
+    // Now the viewer lists a cursor encoding: the shape set earlier comes with the next
+    // update.
+    v.send(ClientMessage::SetEncodings(vec![
+        Encoding::RAW,
+        Encoding::CURSOR_WITH_ALPHA,
+    ]));
+    v.request(true);
+    v.pump(&mut session);
+    assert!(v.rect_encodings.contains(&Encoding::CURSOR_WITH_ALPHA));
     assert!(v.client_error.is_none() && v.server_error.is_none());
 }

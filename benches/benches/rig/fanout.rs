@@ -138,8 +138,12 @@ impl FanOut {
         let mut viewers = Vec::new();
         for _ in 0..n {
             let id = session.add_viewer();
-            // Compress level 2 (pseudo-encoding -256 + 2), what TigerVNC's viewer sends.
-            let list = [encoding, Encoding::RAW, Encoding(-254)];
+            // Compress level 2 (pseudo-encoding -256 + 2), what TigerVNC's viewer sends;
+            // Tight also with its default JPEG quality 8 (-32 + 8).
+            let mut list = vec![encoding, Encoding::RAW, Encoding(-254)];
+            if encoding == Encoding::TIGHT {
+                list.push(Encoding::for_quality_level(8));
+            }
             let c = handshaken(config.clone(), session.frame(), &list)?;
             viewers.push((id, c));
         }

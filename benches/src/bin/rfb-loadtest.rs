@@ -51,6 +51,7 @@ fn opt(args: &[String], name: &str) -> Option<String> {
 
 fn encoding(name: &str) -> Result<Encoding> {
     Ok(match name {
+        "tight" => Encoding::TIGHT,
         "zrle" => Encoding::ZRLE,
         "trle" => Encoding::TRLE,
         "zlib" => Encoding::ZLIB,

@@ -150,6 +150,9 @@ async fn run(args: Args, config: ServerConfig, auth: Arc<dyn Authenticator>) -> 
                     from_viewer,
                     len,
                 } => println!("clipboard {viewer} from_viewer={from_viewer} len={len}"),
+                AuditEvent::Encoding { viewer, encoding } => {
+                    println!("encoding {viewer} {encoding}")
+                }
                 other => println!("{other:?}"),
             }
         }

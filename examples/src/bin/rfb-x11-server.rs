@@ -17,9 +17,8 @@
 //! and one line per capture.
 //!
 //! Cursor shape: with XFixes, every change of the displayed cursor goes to the viewers
-//! that asked for a cursor pseudo-encoding (`cursor 16x16 hot=7,7 serial=5`). A viewer
-//! that joins gets the current cursor a few times in its first seconds (the server only
-//! keeps a cursor for a viewer once its SetEncodings asked for one). A cursor the X
+//! that asked for a cursor pseudo-encoding (`cursor 16x16 hot=7,7 serial=5`); a viewer
+//! that joins later gets the current one (the server handle keeps it). A cursor the X
 //! server refuses to hand over (Xvfb answers BadAccess for some cursors whose creator
 //! freed them, such as one `xsetroot` set) is tried three times, then the previous
 //! shape stays (`cursor not read: ...`).
@@ -30,12 +29,11 @@
 //! `rfb_examples::x11::clipboard` (1 MiB cap, no `INCR`, no echo).
 
 use std::path::PathBuf;
-use std::sync::{mpsc as std_mpsc, Arc, Mutex, PoisonError};
+use std::sync::{mpsc as std_mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::Parser;
-use rfb_codec::cursor::CursorImage;
 use rfb_codec::Region;
 use rfb_examples::x11::clipboard::Clipboard;
 use rfb_examples::x11::pacer::{Capture, Pacer};
@@ -76,14 +74,6 @@ struct Args {
     no_clipboard: bool,
 }
 
-/// The cursor shown now, for viewers that join later.
-type SharedCursor = Arc<Mutex<Option<CursorImage>>>;
-
-/// After a viewer authenticates, the current cursor is sent again after each of these
-/// delays (milliseconds): the server drops a cursor for a viewer whose SetEncodings has
-/// not arrived yet.
-const CURSOR_RESEND_MS: [u64; 3] = [250, 1000, 3000];
-
 fn main() -> Result<()> {
     let args = Args::parse();
     let (config, auth): (ServerConfig, Arc<dyn Authenticator>) = match &args.password_file {
@@ -120,27 +110,13 @@ fn main() -> Result<()> {
     let handle = server.handle();
     let listener = runtime.block_on(tokio::net::TcpListener::bind(&args.listen))?;
     println!("listening {}", listener.local_addr()?);
-    let cursor: SharedCursor = Arc::new(Mutex::new(None));
     let mut audit = handle.audit();
-    let (audit_handle, audit_cursor) = (handle.clone(), Arc::clone(&cursor));
     runtime.spawn(async move {
         while let Ok(e) = audit.recv().await {
             match e {
                 AuditEvent::Connected { viewer, peer } => println!("connected {viewer} {peer}"),
                 AuditEvent::Authenticated { viewer, view_only } => {
                     println!("authenticated {viewer} view_only={view_only}");
-                    let (h, c) = (audit_handle.clone(), Arc::clone(&audit_cursor));
-                    tokio::spawn(async move {
-                        let mut waited = 0;
-                        for ms in CURSOR_RESEND_MS {
-                            tokio::time::sleep(Duration::from_millis(ms - waited)).await;
-                            waited = ms;
-                            let now = c.lock().unwrap_or_else(PoisonError::into_inner).clone();
-                            if let Some(now) = now {
-                                h.set_cursor(now);
-                            }
-                        }
-                    });
                 }
                 AuditEvent::Clipboard {
                     viewer,
@@ -182,7 +158,7 @@ fn main() -> Result<()> {
             }
         }
     };
-    let shared = Shared { cursor, clipboard };
+    let shared = Shared { clipboard };
     let period = Duration::from_secs_f64(1.0 / f64::from(args.fps.clamp(1, 120)));
     // Capture and input run on this thread: the X connection is blocking.
     let result = capture_loop(
@@ -227,7 +203,6 @@ fn time_full_capture(display: &mut Display, fb: &mut rfb_codec::Framebuffer) -> 
 
 /// What the capture thread shares with the rest.
 struct Shared {
-    cursor: SharedCursor,
     clipboard: Option<Arc<Clipboard>>,
 }
 
@@ -242,12 +217,7 @@ const CURSOR_TRIES: u32 = 3;
 /// An X error (the server may refuse `GetCursorImage` while the cursor is changing
 /// hands) is reported and returned as `Ok(false)`: try again later. Other errors (the
 /// connection failed) are returned.
-fn update_cursor(
-    display: &Display,
-    handle: &ServerHandle,
-    shared: &Shared,
-    last: &mut Option<u32>,
-) -> Result<bool> {
+fn update_cursor(display: &Display, handle: &ServerHandle, last: &mut Option<u32>) -> Result<bool> {
     let fetched = match display.cursor() {
         Ok(f) => f,
         Err(e) if is_x_error(&e) => {
@@ -269,7 +239,6 @@ fn update_cursor(
         image.width(),
         image.height()
     );
-    *shared.cursor.lock().unwrap_or_else(PoisonError::into_inner) = Some(image.clone());
     handle.set_cursor(image);
     Ok(true)
 }
@@ -304,7 +273,7 @@ fn capture_loop(
     let mut cursor_serial = None;
     // When a failed cursor fetch is tried again.
     let mut cursor_retry: Option<(Instant, u32)> = None;
-    if !update_cursor(display, handle, shared, &mut cursor_serial)? {
+    if !update_cursor(display, handle, &mut cursor_serial)? {
         cursor_retry = Some((Instant::now() + CURSOR_RETRY, 1));
     }
     let (tx, rx) = std_mpsc::channel();
@@ -367,7 +336,7 @@ fn capture_loop(
         }
         if let Some((at, tries)) = cursor_retry {
             if at <= Instant::now() {
-                cursor_retry = (!update_cursor(display, handle, shared, &mut cursor_serial)?
+                cursor_retry = (!update_cursor(display, handle, &mut cursor_serial)?
                     && tries + 1 < CURSOR_TRIES)
                     .then(|| (Instant::now() + CURSOR_RETRY, tries + 1));
             }
@@ -392,7 +361,7 @@ fn capture_loop(
             }
             Ok(Wake::Input(ev)) => inject(display, &ev)?,
             Ok(Wake::X(DisplayEvent::CursorChanged(_))) => {
-                cursor_retry = (!update_cursor(display, handle, shared, &mut cursor_serial)?)
+                cursor_retry = (!update_cursor(display, handle, &mut cursor_serial)?)
                     .then(|| (Instant::now() + CURSOR_RETRY, 1));
             }
             Ok(Wake::X(DisplayEvent::Damage(r))) => {
