@@ -10,6 +10,9 @@
 //!   16x16 cursor [`XDesktop`] sets); the LibVNCClient harness (`--cursors`) receives
 //!   each shape, the size our server read with XFixes, visible (or, for the blank one,
 //!   16x16 with no pixel shown), each different from the ones before.
+//! * Pointer position: the pointer moved on the shared display by another X client
+//!   (xdotool) reaches LibVNCClient as PointerPos (`cursor-pos X,Y` from its
+//!   `HandleCursorPos` callback) at exactly those coordinates.
 //!
 //! Ignored by default (they need `scripts/install-deps.sh` and our binaries):
 //! `cargo build -p rfb-examples --bins && cargo test -p rfb-interop --test
@@ -301,4 +304,38 @@ fn lvc_cursor_lines(lvc: &Spawned) -> Vec<String> {
         .into_iter()
         .filter(|l| l.starts_with("cursor "))
         .collect()
+}
+
+#[test]
+#[ignore = "real peers: needs scripts/install-deps.sh and cargo build -p rfb-examples --bins"]
+fn x11_server_pointer_position_to_libvncclient() {
+    peer_test("x11_server_pointer_position_to_libvncclient", |cx| {
+        let desk = XDesktop::start(cx, 800, 600)?;
+        let display = desk.xvfb.name();
+        let mut server = Product::start(cx, "rfb-x11-server", &["--display", &display])?;
+        let mut c = Command::new(peers::lvc_client()?);
+        c.arg("127.0.0.1")
+            .arg(server.port.to_string())
+            .arg(cx.path("lvc.ppm"));
+        c.args(["--encodings", "zrle", "--seconds", "60", "--cursors"]);
+        c.env_remove("DISPLAY");
+        let mut lvc = cx.spawn("lvc_client", c, true)?;
+        server.wait_line("authenticated ", EVENT_TIMEOUT)?;
+        let mut got = Vec::new();
+        for (x, y) in [(123, 45), (640, 480), (7, 599)] {
+            desk.xvfb.run_client(
+                cx,
+                "xdotool",
+                &["mousemove", "--sync", &x.to_string(), &y.to_string()],
+            )?;
+            let want = format!("cursor-pos {x},{y}");
+            lvc.wait_line(|l| l == want, EVENT_TIMEOUT)
+                .with_context(|| format!("libvncclient never printed `{want}`"))?;
+            got.push(want);
+        }
+        Ok(format!(
+            "rfb-x11-server x libvncclient x PointerPos: {}",
+            got.join(" / ")
+        ))
+    });
 }

@@ -225,6 +225,7 @@ enum Command {
     ViewOnly(bool),
     Name(String),
     Cursor(CursorImage),
+    PointerPos(u16, u16),
     AnswerResize(u16),
     XvpFail(u8),
 }
@@ -531,6 +532,17 @@ impl ServerHandle {
     /// `STATUS_PROHIBITED`. Returns false if the viewer is unknown.
     pub fn answer_desktop_size(&self, viewer: ViewerId, status: u16) -> bool {
         self.inner.command(viewer, Command::AnswerResize(status))
+    }
+
+    /// Tells the viewers that list PointerPos where the pointer is now, except
+    /// `moved_by`: the viewer whose PointerEvent moved it, if one did (it already shows
+    /// its own moves). Call when the pointer moved.
+    pub fn set_pointer_position(&self, x: u16, y: u16, moved_by: Option<ViewerId>) {
+        for (id, v) in lock(&self.inner.viewers).iter() {
+            if Some(*id) != moved_by {
+                let _ = v.commands.try_send(Command::PointerPos(x, y));
+            }
+        }
     }
 
     /// Tells a viewer that its xvp request (with [`ServerConfig::xvp`] set, delivered as
@@ -942,6 +954,9 @@ fn apply(inner: &Inner, conn: &mut ServerConnection, id: ViewerId, cmd: Command,
         }
         Command::Name(name) if normal => {
             let _ = conn.set_desktop_name(name);
+        }
+        Command::PointerPos(x, y) if normal => {
+            let _ = conn.set_pointer_position(x, y);
         }
         Command::Cursor(c) if normal => {
             let _ = conn.set_cursor(c);

@@ -64,7 +64,10 @@
 //! RTT, 4 KiB to 4 MiB) is unacknowledged
 //! ([`ServerConnection::congestion_window`]). The byte budget stays a hard cap.
 //!
-//! Not yet: PointerPos, TLS security types.
+//! The product can also tell viewers where the pointer is (PointerPos:
+//! [`ServerConnection::set_pointer_position`], `ServerHandle::set_pointer_position`).
+//!
+//! Not yet: TLS security types (VeNCrypt, RA2).
 
 mod auth;
 mod clipboard;

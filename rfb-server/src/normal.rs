@@ -672,6 +672,19 @@ impl ServerConnection {
         Ok(())
     }
 
+    /// Tells the viewer where the server's pointer is now (PointerPos pseudo-encoding,
+    /// with its next update), for a viewer that lists PointerPos; others are not told.
+    /// A product calls it when the pointer moved other than by this viewer's own
+    /// PointerEvents (libvncserver's rule: the viewer already shows its own moves).
+    /// Positions outside the framebuffer are not sent.
+    pub fn set_pointer_position(&mut self, x: u16, y: u16) -> Result<(), ServerError> {
+        let (v, _) = self.normal_mut()?;
+        if v.features.pointer_pos {
+            v.updater.pointer_pos = Some((x, y));
+        }
+        Ok(())
+    }
+
     /// Releases buffers that grew beyond a few KiB for a large update (output, input,
     /// translation scratch) once they are empty, so an idle viewer costs about what a
     /// fresh one does; the encoders' zlib streams stay (the viewer's decoder continues

@@ -28,6 +28,8 @@ pub(crate) struct Features {
     pub(crate) continuous_updates: bool,
     pub(crate) extended_clipboard: bool,
     pub(crate) qemu_key: bool,
+    /// PointerPos (-232): the viewer shows where the server's pointer is.
+    pub(crate) pointer_pos: bool,
     /// The first cursor pseudo-encoding of the list (preference order).
     pub(crate) cursor: Option<Encoding>,
     pub(crate) quality: Option<u8>,
@@ -48,6 +50,7 @@ impl Features {
                 Encoding::CONTINUOUS_UPDATES => f.continuous_updates = true,
                 Encoding::EXTENDED_CLIPBOARD => f.extended_clipboard = true,
                 Encoding::QEMU_EXTENDED_KEY_EVENT => f.qemu_key = true,
+                Encoding::POINTER_POS => f.pointer_pos = true,
                 Encoding::CURSOR | Encoding::X_CURSOR | Encoding::CURSOR_WITH_ALPHA => {
                     f.cursor.get_or_insert(e);
                 }
@@ -85,6 +88,8 @@ pub(crate) struct Updater {
     pub(crate) cursor: Option<CursorImage>,
     /// Confirms the QEMU Extended Key Event extension (an empty pseudo-rectangle).
     pub(crate) qemu_key_ack: bool,
+    /// The server's pointer position, for a viewer that lists PointerPos.
+    pub(crate) pointer_pos: Option<(u16, u16)>,
     /// Confirms the ExtendedMouseButtons extension (an empty pseudo-rectangle).
     pub(crate) ext_mouse_ack: bool,
 }
@@ -108,6 +113,7 @@ impl Updater {
             name: None,
             cursor: None,
             qemu_key_ack: false,
+            pointer_pos: None,
             ext_mouse_ack: false,
         }
     }
@@ -171,6 +177,7 @@ impl Updater {
             || self.name.is_some()
             || self.cursor.is_some()
             || self.qemu_key_ack
+            || self.pointer_pos.is_some()
             || self.ext_mouse_ack
     }
 
@@ -271,6 +278,11 @@ impl Updater {
                 pieces.push(Piece::Cursor(kind, c));
             }
         }
+        if let Some((x, y)) = self.pointer_pos.take() {
+            if features.pointer_pos && x < w && y < h {
+                pieces.push(Piece::PointerPos(x, y));
+            }
+        }
         if std::mem::take(&mut self.qemu_key_ack) {
             pieces.push(Piece::Empty(Encoding::QEMU_EXTENDED_KEY_EVENT));
         }
@@ -341,6 +353,12 @@ impl Updater {
             }
             .encode(out),
             Piece::Layout(eds) => eds.encode(out),
+            // PointerPos: the position in the rectangle's x and y, no size, no data.
+            Piece::PointerPos(x, y) => RectHeader {
+                rect: Rect::new(x, y, 0, 0),
+                encoding: Encoding::POINTER_POS,
+            }
+            .encode(out),
             Piece::Empty(encoding) => RectHeader {
                 rect: Rect::new(0, 0, 0, 0),
                 encoding,
@@ -404,6 +422,7 @@ enum Piece {
     Layout(ExtendedDesktopSize),
     Name(String),
     Cursor(Encoding, CursorImage),
+    PointerPos(u16, u16),
     Copy(CopyMove),
 }
 

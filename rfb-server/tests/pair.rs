@@ -68,6 +68,7 @@ struct Viewer {
     updates: usize,
     /// Encodings of every rectangle received.
     rect_encodings: Vec<Encoding>,
+    rects: Vec<rfb_proto::RectHeader>,
     /// When false, the server's bytes are never taken (a viewer that never reads).
     reads: bool,
     client_error: Option<rfb_client::ClientError>,
@@ -87,6 +88,7 @@ impl Viewer {
             client_messages: Vec::new(),
             updates: 0,
             rect_encodings: Vec::new(),
+            rects: Vec::new(),
             reads: true,
             client_error: None,
             server_error: None,
@@ -144,6 +146,7 @@ impl Viewer {
                     }
                     ClientEvent::Rect { header, payload } => {
                         self.rect_encodings.push(header.encoding);
+                        self.rects.push(header);
                         let fb = self.fb.as_mut().unwrap();
                         fb.apply(&header, &payload).expect("decodable rectangle");
                     }
@@ -829,5 +832,33 @@ fn cursor_set_before_the_viewer_lists_cursors_is_sent_when_it_does() {
     v.request(true);
     v.pump(&mut session);
     assert!(v.rect_encodings.contains(&Encoding::CURSOR_WITH_ALPHA));
+    assert!(v.client_error.is_none() && v.server_error.is_none());
+}
+
+#[test]
+fn pointer_position_goes_to_viewers_that_list_pointer_pos() {
+    let mut session = Session::new(picture(0));
+    let mut v = Viewer::new(&mut session, config(), Instant::now());
+    v.send(ClientMessage::SetEncodings(vec![Encoding::RAW]));
+    v.request(false);
+    v.pump(&mut session);
+    v.server.set_pointer_position(5, 6).unwrap();
+    v.request(true);
+    v.pump(&mut session);
+    assert!(!v.rect_encodings.contains(&Encoding::POINTER_POS));
+    v.send(ClientMessage::SetEncodings(vec![
+        Encoding::RAW,
+        Encoding::POINTER_POS,
+    ]));
+    v.pump(&mut session);
+    v.server.set_pointer_position(7, 9).unwrap();
+    v.request(true);
+    v.pump(&mut session);
+    let at = v
+        .rects
+        .iter()
+        .find(|h| h.encoding == Encoding::POINTER_POS)
+        .map(|h| h.rect);
+    assert_eq!(at, Some(Rect::new(7, 9, 0, 0)));
     assert!(v.client_error.is_none() && v.server_error.is_none());
 }

@@ -23,6 +23,9 @@
 //! freed them, such as one `xsetroot` set) is tried three times, then the previous
 //! shape stays (`cursor not read: ...`).
 //!
+//! Pointer position: polled every 50 ms; when it moved, viewers that list PointerPos
+//! are told (except the viewer whose PointerEvent put it there).
+//!
 //! Clipboard (unless `--no-clipboard`; needs XFixes): a viewer's cut text becomes the
 //! `CLIPBOARD` and `PRIMARY` selections (`clipboard to X len=N`); text another X client
 //! puts on `CLIPBOARD` goes to every viewer (`clipboard from X len=N`). See
@@ -40,7 +43,9 @@ use rfb_examples::x11::pacer::{Capture, Pacer};
 use rfb_examples::x11::{Display, DisplayEvent, FULL_POLL, MAX_DAMAGE_RECTS};
 use rfb_proto::ClientMessage;
 use rfb_server::driver::{AuditEvent, Server, ServerHandle, ServerOptions, ViewerEvent};
-use rfb_server::{AllowAll, Authenticator, Damage, ServerConfig, ServerEvent, VncPassword};
+use rfb_server::{
+    AllowAll, Authenticator, Damage, ServerConfig, ServerEvent, ViewerId, VncPassword,
+};
 use tokio::sync::mpsc;
 
 #[derive(Parser)]
@@ -206,6 +211,9 @@ struct Shared {
     clipboard: Option<Arc<Clipboard>>,
 }
 
+/// How often the pointer position is polled for viewers that list PointerPos.
+const POINTER_POLL: Duration = Duration::from_millis(50);
+
 /// A failed cursor fetch is tried again after this long, at most [`CURSOR_TRIES`] times
 /// in all per change (Xvfb, for one, refuses `GetCursorImage` with BadAccess for
 /// cursor-font cursors whose creator freed them: those are never read).
@@ -299,6 +307,11 @@ fn capture_loop(
     let full = fb.rect();
     let mut pacer = Pacer::new(Instant::now(), period, FULL_POLL, !display.has_damage());
     let mut damage = Region::new();
+    // Pointer position for viewers that list PointerPos: polled (X reports motion only
+    // to the window under the pointer).
+    let mut next_pointer_poll = Instant::now();
+    let mut pointer_at: Option<(u16, u16)> = None;
+    let mut last_injected: Option<((u16, u16), ViewerId)> = None;
     loop {
         let now = Instant::now();
         if let Some(what) = pacer.poll(now) {
@@ -341,10 +354,21 @@ fn capture_loop(
                     .then(|| (Instant::now() + CURSOR_RETRY, tries + 1));
             }
         }
+        if Instant::now() >= next_pointer_poll {
+            next_pointer_poll = Instant::now() + POINTER_POLL;
+            let at = display.pointer_position()?;
+            if Some(at) != pointer_at {
+                pointer_at = Some(at);
+                // The viewer whose PointerEvent put it there already shows it.
+                let moved_by = last_injected.filter(|(p, _)| *p == at).map(|(_, v)| v);
+                handle.set_pointer_position(at.0, at.1, moved_by);
+            }
+        }
         let wake_at = match cursor_retry {
             Some((t, _)) => t.min(pacer.poll_timeout()),
             None => pacer.poll_timeout(),
-        };
+        }
+        .min(next_pointer_poll);
         let wait = wake_at.saturating_duration_since(Instant::now());
         match rx.recv_timeout(wait) {
             Ok(Wake::Input(ViewerEvent {
@@ -359,7 +383,12 @@ fn capture_loop(
                     );
                 }
             }
-            Ok(Wake::Input(ev)) => inject(display, &ev)?,
+            Ok(Wake::Input(ev)) => {
+                if let ServerEvent::Message(ClientMessage::PointerEvent(p)) = &ev.event {
+                    last_injected = Some(((p.x, p.y), ev.viewer));
+                }
+                inject(display, &ev)?
+            }
             Ok(Wake::X(DisplayEvent::CursorChanged(_))) => {
                 cursor_retry = (!update_cursor(display, handle, &mut cursor_serial)?)
                     .then(|| (Instant::now() + CURSOR_RETRY, 1));

@@ -599,6 +599,18 @@ impl Display {
         Ok(Some((code, 0)))
     }
 
+    /// Where the pointer is on the screen (`QueryPointer` on the root window), clipped
+    /// to the framebuffer.
+    pub fn pointer_position(&self) -> Result<(u16, u16)> {
+        let r = self.conn.query_pointer(self.root)?.reply()?;
+        let clip = |v: i16, max: u16| {
+            u16::try_from(v.max(0))
+                .unwrap_or(0)
+                .min(max.saturating_sub(1))
+        };
+        Ok((clip(r.root_x, self.width), clip(r.root_y, self.height)))
+    }
+
     /// Moves the pointer to (`x`, `y`) and presses or releases the buttons whose bits
     /// changed in `buttons` (bit N = button N+1).
     pub fn pointer(&mut self, x: u16, y: u16, buttons: u16) -> Result<()> {
