@@ -81,6 +81,14 @@ impl Session {
         }
     }
 
+    /// Turns the recognition of moved content (scrolls, window drags) on or off
+    /// (default on). Off, the pass only compares and narrows, several times cheaper on
+    /// busy screens, and moved content is sent as pixels unless the product reports the
+    /// move ([`Session::update_with_move`]).
+    pub fn set_detect_moves(&mut self, on: bool) {
+        self.tracker.set_detect_moves(on);
+    }
+
     /// The current frame.
     pub fn frame(&self) -> &Arc<Framebuffer> {
         &self.frame

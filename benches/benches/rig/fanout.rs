@@ -138,9 +138,16 @@ impl FanOut {
         let mut viewers = Vec::new();
         for _ in 0..n {
             let id = session.add_viewer();
-            // Compress level 2 (pseudo-encoding -256 + 2), what TigerVNC's viewer sends;
-            // Tight also with its default JPEG quality 8 (-32 + 8).
-            let mut list = vec![encoding, Encoding::RAW, Encoding(-254)];
+            // The pixel encodings an rfb-client Viewer preferring `encoding` lists (the
+            // planner also uses CopyRect for moves and RRE for solid areas), compress
+            // level 2 (what TigerVNC's viewer sends); Tight also with its default JPEG
+            // quality 8.
+            let mut list = rfb_client::EncodingPreference {
+                preferred: Some(encoding),
+                ..Default::default()
+            }
+            .encodings();
+            list.push(Encoding::for_compress_level(2));
             if encoding == Encoding::TIGHT {
                 list.push(Encoding::for_quality_level(8));
             }

@@ -96,6 +96,9 @@ fn fanout_cmd(args: &[String]) -> Result<()> {
     );
     for &n in &counts {
         let mut f = FanOut::new(first.clone(), n, enc)?;
+        if args.iter().any(|a| a == "--no-moves") {
+            f.session.set_detect_moves(false);
+        }
         let (mut diff_s, mut enc_s, mut bytes, mut copy_s, mut changed) =
             (0.0, 0.0, 0usize, 0.0, 0u64);
         for up in steps {
