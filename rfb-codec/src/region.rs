@@ -199,6 +199,34 @@ impl Region {
         self.intersect(&Region::from(rect))
     }
 
+    /// The region widened so that every rectangle starts and ends on multiples of
+    /// `grid` (0 or 1: unchanged): nearby small changes merge into fewer, larger
+    /// rectangles, which encoders with per-rectangle costs (headers, zlib flushes, tile
+    /// restarts) prefer. Clip the result to the framebuffer.
+    ///
+    /// ```
+    /// use rfb_codec::{Rect, Region};
+    /// let mut r = Region::from(Rect::new(3, 3, 2, 2));
+    /// r.add_rect(Rect::new(20, 5, 3, 3));
+    /// assert_eq!(r.align_to(16), Region::from(Rect::new(0, 0, 32, 16)));
+    /// ```
+    pub fn align_to(&self, grid: u16) -> Region {
+        if grid <= 1 {
+            return self.clone();
+        }
+        let g = u32::from(grid);
+        let edge = MAX_EDGE;
+        self.rects()
+            .map(|r| {
+                let (x0, y0) = (u32::from(r.x) / g * g, u32::from(r.y) / g * g);
+                let x1 = (r.right().div_ceil(g) * g).min(edge);
+                let y1 = (r.bottom().div_ceil(g) * g).min(edge);
+                // x0 <= r.x < x1 <= MAX_EDGE: the sizes fit in u16.
+                Rect::new(x0 as u16, y0 as u16, (x1 - x0) as u16, (y1 - y0) as u16)
+            })
+            .collect()
+    }
+
     /// The region moved by `(dx, dy)`; pixels that leave the plane are dropped.
     pub fn translate(&self, dx: i32, dy: i32) -> Region {
         let shift =

@@ -338,11 +338,13 @@ impl std::fmt::Debug for Server {
 ///     next.fill(Rect::new(1, 1, 1, 1), &[9, 8, 7, 0]).unwrap();
 ///     handle.update(next, Damage::Everything);
 ///     viewer.write_all(&[3, 1, 0, 0, 0, 0, 0, 4, 0, 2]).await.unwrap();
-///     let mut update = [0u8; 4 + 12 + 4];
+///     // The changed pixel, widened to the 32-pixel update grid: the whole 4x2 screen.
+///     let mut update = [0u8; 4 + 12 + 4 * 2 * 4];
 ///     viewer.read_exact(&mut update).await.unwrap();
-///     assert_eq!(&update[..4], [0, 0, 0, 1]);          // one rectangle: the changed pixel
-///     assert_eq!(&update[4..16], [0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0]); // 1,1 1x1 Raw
-///     assert_eq!(&update[16..], [9, 8, 7, 0]);
+///     assert_eq!(&update[..4], [0, 0, 0, 1]);          // one rectangle
+///     assert_eq!(&update[4..16], [0, 0, 0, 0, 0, 4, 0, 2, 0, 0, 0, 0]); // 0,0 4x2 Raw
+///     let px = 16 + (4 + 1) * 4;                       // pixel (1, 1)
+///     assert_eq!(&update[px..px + 4], [9, 8, 7, 0]);
 ///     handle.shutdown("done");
 /// });
 /// ```

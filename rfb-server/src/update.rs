@@ -13,6 +13,11 @@ use crate::{CopyMove, PendingUpdate, ServerError};
 /// zlib level of ZRLE and Zlib streams for a viewer that sends no compress level: 1,
 /// as fast as zlib gets with real compression (a server encodes for many viewers).
 const DEFAULT_COMPRESS_LEVEL: u8 = 1;
+/// Grid (pixels) the pending region is widened to before encoding
+/// ([`Region::align_to`]); measured on the corpus with `rfb-loadtest fanout` (ZRLE,
+/// bytes per frame, web / office): exact 23,006 / 18,255, grid 16 21,894 / 17,822,
+/// grid 32 21,553 / 17,268, grid 64 22,963 / 19,281.
+const UPDATE_GRID: u16 = 32;
 /// Above this many rectangles, the region is sent as its bounding box instead.
 const MAX_REGION_RECTS: usize = 512;
 
@@ -222,7 +227,13 @@ impl Updater {
         let mut region = if resized {
             Region::from(fb_rect)
         } else {
-            self.pending.region.intersect(&area)
+            // Exact damage is many small rectangles; widened to the grid they merge
+            // (fewer headers and zlib flushes: 5-6 % fewer ZRLE bytes on the corpus).
+            self.pending
+                .region
+                .intersect(&area)
+                .align_to(UPDATE_GRID)
+                .intersect(&area)
         };
         if region.rect_count() > MAX_REGION_RECTS {
             if let Some(b) = region.bounding_box() {

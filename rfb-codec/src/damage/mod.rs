@@ -22,6 +22,7 @@ mod x86_sse2;
 mod scalar;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rfb_proto::{PixelFormat, Rect};
 
@@ -383,13 +384,14 @@ impl DamageTracker {
         let ys = usize::from(bb.y)..bb.bottom() as usize;
         // Old row hash -> the rows that have it. Rows shared by many (blank lines) do
         // not vote; rows shared by a few (a text line's repeated rows) vote for each.
-        let mut old: HashMap<u64, Vec<usize>> = HashMap::with_capacity(ys.len());
+        let mut old: FastMap<u64, Vec<usize>> =
+            FastMap::with_capacity_and_hasher(ys.len(), Default::default());
         for y in ys.clone() {
             old.entry(row_hash(seg(&self.prev, y, stride, x0, x1)))
                 .or_default()
                 .push(y);
         }
-        let mut votes: HashMap<isize, u32> = HashMap::new();
+        let mut votes: FastMap<isize, u32> = FastMap::default();
         for y in ys.clone() {
             if let Some(srcs) = old.get(&row_hash(seg(new, y, stride, x0, x1))) {
                 if srcs.len() <= MAX_VOTING_TWINS {
@@ -454,9 +456,12 @@ impl DamageTracker {
         }
         let px = |buf: &[u8], x: usize, y: usize| -> u64 {
             let o = y * stride + x * bpp;
-            buf[o..o + bpp]
-                .iter()
-                .fold(0u64, |v, &b| (v << 8) | u64::from(b))
+            match buf.get(o..o + 4) {
+                Some(&[a, b, c, d]) if bpp == 4 => u64::from(u32::from_be_bytes([a, b, c, d])),
+                _ => buf[o..o + bpp]
+                    .iter()
+                    .fold(0u64, |v, &b| (v << 8) | u64::from(b)),
+            }
         };
         let (x0, x1) = (usize::from(bb.x), bb.right() as usize);
         let (y0, y1) = (usize::from(bb.y), bb.bottom() as usize);
@@ -469,7 +474,7 @@ impl DamageTracker {
             })
         };
         // Features: detailed strips of the new frame that changed.
-        let mut features: HashMap<u64, Vec<(usize, usize)>> = HashMap::new();
+        let mut features: FastMap<u64, Vec<(usize, usize)>> = FastMap::default();
         let mut filter = vec![0u64; 1024];
         let mut count = 0;
         'rows: for y in (y0..y1).step_by(DRAG_FEATURE_STEP_Y) {
@@ -497,7 +502,7 @@ impl DamageTracker {
         if count < DRAG_MIN_VOTES {
             return None;
         }
-        let mut votes: HashMap<(isize, isize), u32> = HashMap::new();
+        let mut votes: FastMap<(isize, isize), u32> = FastMap::default();
         for y in y0..y1 {
             if x0 + strip > x1 {
                 break;
@@ -726,6 +731,39 @@ fn diff_rect(
 }
 
 /// A fast non-cryptographic hash of one row segment.
+/// A HashMap whose keys are already well mixed (row and strip hashes) or small
+/// offsets: a multiply-rotate hasher instead of SipHash (these maps are private, their
+/// keys come from pixel hashes, and a collision only costs a slower lookup).
+type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// The hasher of [`FastMap`].
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7cc1_b727_220a_95);
+    }
+
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
+
+    fn write_isize(&mut self, v: isize) {
+        self.write_u64(v as u64);
+    }
+}
+
 fn row_hash(b: &[u8]) -> u64 {
     let mut h = 0xcbf2_9ce4_8422_2325u64 ^ b.len() as u64;
     let mut c = b.chunks_exact(8);
