@@ -55,6 +55,11 @@ const DRAG_MAX_FEATURES: usize = 512;
 /// Fewest agreeing strips for a drag offset.
 const DRAG_MIN_VOTES: usize = 4;
 
+/// A window drag changes most of the box around its old and new place; changes that
+/// cover less than 1 / this of their bounding box (scattered edits, a clock and a
+/// cursor) are not searched for one.
+const DRAG_MIN_DENSITY_DIV: u64 = 4;
+
 /// Narrowest changed area searched for a scroll.
 pub const MIN_SCROLL_WIDTH: u16 = 32;
 
@@ -451,6 +456,7 @@ impl DamageTracker {
         if bb.width < MIN_SCROLL_WIDTH
             || bb.height < MIN_SCROLL_ROWS
             || bb.area() > MAX_DRAG_SEARCH_AREA
+            || changed.area() * DRAG_MIN_DENSITY_DIV < bb.area()
         {
             return None;
         }
