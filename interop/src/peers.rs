@@ -413,6 +413,62 @@ pub struct Viewer {
     pub xvfb: XServer,
 }
 
+/// Starts Xvfb (1024x768x24, the pointer parked in its corner) and TigerVNC's vncviewer
+/// on it, connecting to 127.0.0.1::`port`: shared, full colour, `encoding` preferred
+/// (automatic selection off), no F8 menu key, no remote resize, no dialogs, no clipboard,
+/// logging to stderr; then the parameters in `extra` (a later `-Name=value` overrides an
+/// earlier one). Returns the viewer and its X server (drop the viewer first).
+pub fn start_vncviewer(
+    cx: &PeerTest,
+    port: u16,
+    encoding: &str,
+    extra: &[String],
+) -> Result<(Spawned, XServer)> {
+    let xvfb = XServer::start(cx, "Xvfb", |d| {
+        let mut a = vec![d.to_string()];
+        a.extend(
+            [
+                "-screen",
+                "0",
+                "1024x768x24",
+                "-nolisten",
+                "tcp",
+                "-noreset",
+                "-br",
+            ]
+            .map(String::from),
+        );
+        a
+    })?;
+    let _ = xvfb.run_client(cx, "xdotool", &["mousemove", "1023", "767"]);
+    let home = cx.path(&cx.unique("vncviewer-home"));
+    fs::create_dir_all(&home)?;
+    let mut c = xvfb.command("vncviewer");
+    c.env("HOME", &home);
+    c.args([
+        "-Shared",
+        "-RemoteResize=0",
+        "-ReconnectOnError=0",
+        "-AlertOnFatalError=0",
+        "-FullScreen=0",
+        "-MenuKey=",
+        "-DotWhenNoCursor=0",
+        "-AcceptClipboard=0",
+        "-SendClipboard=0",
+        "-SendPrimary=0",
+        "-AutoSelect=0",
+        "-FullColor",
+        "-PreferredEncoding",
+        encoding,
+        "-Log",
+        "*:stderr:30",
+    ]);
+    c.args(extra);
+    c.arg(format!("127.0.0.1::{port}"));
+    let viewer = cx.spawn("vncviewer", c, false)?;
+    Ok((viewer, xvfb))
+}
+
 impl Viewer {
     /// Starts Xvfb (1024x768, 24 bit) and vncviewer on it: view-only, shared, full colour,
     /// Raw preferred, no F8 menu key, no remote resize, no dialogs, no clipboard; with an
@@ -445,59 +501,15 @@ impl Viewer {
         encoding: &str,
         jpeg_quality: Option<u8>,
     ) -> Result<Viewer> {
-        let xvfb = XServer::start(cx, "Xvfb", |d| {
-            let mut a = vec![d.to_string()];
-            a.extend(
-                [
-                    "-screen",
-                    "0",
-                    "1024x768x24",
-                    "-nolisten",
-                    "tcp",
-                    "-noreset",
-                    "-br",
-                ]
-                .map(String::from),
-            );
-            a
-        })?;
-        let _ = xvfb.run_client(cx, "xdotool", &["mousemove", "1023", "767"]);
-        let home = cx.path("viewer-home");
-        fs::create_dir_all(&home)?;
-        let mut c = xvfb.command("vncviewer");
-        c.env("HOME", &home);
-        c.args([
-            "-ViewOnly",
-            "-Shared",
-            "-RemoteResize=0",
-            "-ReconnectOnError=0",
-            "-AlertOnFatalError=0",
-            "-FullScreen=0",
-            "-MenuKey=",
-            "-DotWhenNoCursor=0",
-            "-AcceptClipboard=0",
-            "-SendClipboard=0",
-            "-SendPrimary=0",
-            "-AutoSelect=0",
-            "-FullColor",
-            "-PreferredEncoding",
-            encoding,
-            "-Log",
-            "*:stderr:30",
-        ]);
+        let mut extra = vec!["-ViewOnly".to_owned()];
         match jpeg_quality {
-            None => {
-                c.arg("-NoJPEG");
-            }
-            Some(q) => {
-                c.arg("-QualityLevel").arg(q.to_string());
-            }
+            None => extra.push("-NoJPEG".to_owned()),
+            Some(q) => extra.extend(["-QualityLevel".to_owned(), q.to_string()]),
         }
         if let Some(f) = password_file {
-            c.arg("-passwd").arg(f);
+            extra.extend(["-passwd".to_owned(), f.display().to_string()]);
         }
-        c.arg(format!("127.0.0.1::{port}"));
-        let viewer = cx.spawn("vncviewer", c, false)?;
+        let (viewer, xvfb) = start_vncviewer(cx, port, encoding, &extra)?;
         Ok(Viewer { viewer, xvfb })
     }
 

@@ -133,48 +133,9 @@ impl ControlViewer {
         encoding: &str,
         extra: &[&str],
     ) -> Result<ControlViewer> {
-        let xvfb = XServer::start(cx, "Xvfb", |d| {
-            let mut a = vec![d.to_string()];
-            a.extend(
-                [
-                    "-screen",
-                    "0",
-                    "1024x768x24",
-                    "-nolisten",
-                    "tcp",
-                    "-noreset",
-                    "-br",
-                ]
-                .map(String::from),
-            );
-            a
-        })?;
-        let home = cx.path("control-viewer-home");
-        fs::create_dir_all(&home)?;
-        let mut c = xvfb.command("vncviewer");
-        c.env("HOME", &home);
-        c.args([
-            "-Shared",
-            "-RemoteResize=0",
-            "-ReconnectOnError=0",
-            "-AlertOnFatalError=0",
-            "-FullScreen=0",
-            "-MenuKey=",
-            "-DotWhenNoCursor=0",
-            "-AcceptClipboard=0",
-            "-SendClipboard=0",
-            "-SendPrimary=0",
-            "-AutoSelect=0",
-            "-FullColor",
-            "-PreferredEncoding",
-            encoding,
-            "-NoJPEG",
-            "-Log",
-            "*:stderr:30",
-        ]);
-        c.args(extra);
-        c.arg(format!("127.0.0.1::{port}"));
-        let viewer = cx.spawn("vncviewer", c, false)?;
+        let mut args = vec!["-NoJPEG".to_owned()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let (viewer, xvfb) = crate::peers::start_vncviewer(cx, port, encoding, &args)?;
         Ok(ControlViewer { viewer, xvfb })
     }
 
