@@ -368,22 +368,7 @@ impl OurViewer {
     /// Starts Xvfb and `rfb-viewer 127.0.0.1::PORT --scale actual EXTRA...`, with `HOME`
     /// in the scratch directory.
     pub fn start(cx: &PeerTest, port: u16, extra: &[&str]) -> Result<OurViewer> {
-        let xvfb = crate::x11::XServer::start(cx, "Xvfb", |d| {
-            let mut a = vec![d.to_string()];
-            a.extend(
-                [
-                    "-screen",
-                    "0",
-                    "1024x768x24",
-                    "-nolisten",
-                    "tcp",
-                    "-noreset",
-                    "-br",
-                ]
-                .map(String::from),
-            );
-            a
-        })?;
+        let xvfb = crate::x11::XServer::xvfb(cx, 1024, 768, true)?;
         let _ = xvfb.run_client(cx, "xdotool", &["mousemove", "1023", "767"]);
         let home = cx.path("rfb-viewer-home");
         std::fs::create_dir_all(&home)?;

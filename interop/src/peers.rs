@@ -351,16 +351,7 @@ impl X11vnc {
         auth: &ServerAuth,
         desktop: &str,
     ) -> Result<X11vnc> {
-        let xvfb = XServer::start(cx, "Xvfb", |d| {
-            let mut a = vec![
-                d.to_string(),
-                "-screen".into(),
-                "0".into(),
-                format!("{width}x{height}x24"),
-            ];
-            a.extend(["-nolisten", "tcp", "-noreset"].map(String::from));
-            a
-        })?;
+        let xvfb = XServer::xvfb(cx, width, height, false)?;
         let port = net::free_port()?;
         let mut c = Command::new("x11vnc");
         c.args([
@@ -424,22 +415,7 @@ pub fn start_vncviewer(
     encoding: &str,
     extra: &[String],
 ) -> Result<(Spawned, XServer)> {
-    let xvfb = XServer::start(cx, "Xvfb", |d| {
-        let mut a = vec![d.to_string()];
-        a.extend(
-            [
-                "-screen",
-                "0",
-                "1024x768x24",
-                "-nolisten",
-                "tcp",
-                "-noreset",
-                "-br",
-            ]
-            .map(String::from),
-        );
-        a
-    })?;
+    let xvfb = XServer::xvfb(cx, 1024, 768, true)?;
     let _ = xvfb.run_client(cx, "xdotool", &["mousemove", "1023", "767"]);
     let home = cx.path(&cx.unique("vncviewer-home"));
     fs::create_dir_all(&home)?;

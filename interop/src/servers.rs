@@ -191,16 +191,7 @@ impl XDesktop {
     /// Starts Xvfb `width`x`height`x24 with the desktop and waits until both xterms are
     /// mapped and the screen has settled.
     pub fn start(cx: &PeerTest, width: u32, height: u32) -> Result<XDesktop> {
-        let xvfb = XServer::start(cx, "Xvfb", |d| {
-            let mut a = vec![
-                d.to_string(),
-                "-screen".into(),
-                "0".into(),
-                format!("{width}x{height}x24"),
-            ];
-            a.extend(["-nolisten", "tcp", "-noreset"].map(String::from));
-            a
-        })?;
+        let xvfb = XServer::xvfb(cx, width, height, false)?;
         let blank = cx.path("blank.xbm");
         let zeros = vec!["0x00"; 32].join(",");
         fs::write(

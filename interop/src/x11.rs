@@ -34,6 +34,24 @@ pub struct XServer {
 }
 
 impl XServer {
+    /// Starts Xvfb with one `width`x`height` 24-bit screen, no TCP listener and no
+    /// reset; with `black`, a black root window (`-br`) instead of the stipple.
+    pub fn xvfb(cx: &PeerTest, width: u32, height: u32, black: bool) -> Result<XServer> {
+        XServer::start(cx, "Xvfb", |d| {
+            let mut a = vec![
+                d.to_string(),
+                "-screen".into(),
+                "0".into(),
+                format!("{width}x{height}x24"),
+            ];
+            a.extend(["-nolisten", "tcp", "-noreset"].map(String::from));
+            if black {
+                a.push("-br".into());
+            }
+            a
+        })
+    }
+
     /// Starts `program` with the arguments `args(display)` on a free display of
     /// [`DISPLAYS`] (trying the next one if the server exits at once), and waits until it
     /// accepts X connections (`xdpyinfo` succeeds).

@@ -708,20 +708,7 @@ fn rfb_viewer_dead_keys_compose_on_xvnc() {
         // The viewer's display has a layout with dead keys (US international: ' is
         // dead_acute, " dead_diaeresis, ` dead_grave, ^ dead_circumflex), and a UTF-8
         // locale, so winit composes locally and the viewer must undo it.
-        let xvfb = XServer::start(cx, "Xvfb", |d| {
-            [
-                d,
-                "-screen",
-                "0",
-                "1024x768x24",
-                "-nolisten",
-                "tcp",
-                "-noreset",
-                "-br",
-            ]
-            .map(String::from)
-            .to_vec()
-        })?;
+        let xvfb = XServer::xvfb(cx, 1024, 768, true)?;
         xvfb.run_client(cx, "setxkbmap", &["us", "-variant", "intl"])?;
         let _ = xvfb.run_client(cx, "xdotool", &["mousemove", "1023", "767"]);
         let home = cx.path("rfb-viewer-home");

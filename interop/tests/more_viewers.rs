@@ -154,20 +154,7 @@ fn cells(results: &[(String, Result<()>)]) -> String {
 }
 
 fn xvfb(cx: &PeerTest) -> Result<XServer> {
-    let x = XServer::start(cx, "Xvfb", |d| {
-        [
-            d,
-            "-screen",
-            "0",
-            "1280x800x24",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-            "-br",
-        ]
-        .map(String::from)
-        .to_vec()
-    })?;
+    let x = XServer::xvfb(cx, 1280, 800, true)?;
     // Park the pointer away from the viewer's window (no local cursor drawn over it).
     x.run_client(cx, "xdotool", &["mousemove", "1279", "799"])?;
     Ok(x)

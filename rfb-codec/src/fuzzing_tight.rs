@@ -40,45 +40,18 @@ pub fn tight_normalised(format: &PixelFormat, pixels: &mut [u8]) {
 /// rectangle is 4 bytes (x, y, width, height, each one byte into a 48x40 framebuffer)
 /// followed by its payload.
 pub fn decode_tight(data: &[u8]) {
-    let Some((&sel, mut rest)) = data.split_first() else {
-        return;
-    };
-    let fmts = formats();
-    let format = fmts[usize::from(sel) % fmts.len()];
-    let mut fb = Framebuffer::new(48, 40, format);
-    let limits = CodecLimits {
-        max_payload: 1 << 16,
-        ..CodecLimits::default()
-    };
-    let mut dec = TightDecoder::new();
-    while rest.len() >= 4 {
-        let rect = Rect::new(
-            rest[0].into(),
-            rest[1].into(),
-            rest[2].into(),
-            rest[3].into(),
-        );
-        rest = &rest[4..];
-        match dec.frame(rect, &format, rest, &limits) {
-            Ok(Progress::Done { consumed, .. }) => {
-                let (payload, tail) = rest.split_at(consumed);
-                // Errors are expected; a stream error poisons only that stream.
-                let _ = dec.decode(rect, payload, &mut fb, &limits);
-                rest = tail;
-            }
-            Ok(Progress::NeedMore { at_least }) => {
-                assert!(at_least > rest.len(), "NeedMore must ask for more");
-                return;
-            }
-            Err(_) => return,
-        }
-    }
+    decode_rects(data, &mut TightDecoder::new());
 }
 
-/// Decodes `data` as TightPNG rectangles, read like [`decode_tight`]: byte 0 picks the
-/// pixel format, then each rectangle is 4 bytes (x, y, width, height, one byte each, in a
-/// 48x40 framebuffer) followed by its payload (fill, JPEG or PNG).
+/// Decodes `data` as TightPNG rectangles, read like [`decode_tight`] (payloads: fill,
+/// JPEG or PNG).
 pub fn decode_tight_png(data: &[u8]) {
+    decode_rects(data, &mut TightPngDecoder::new());
+}
+
+/// The loop of [`decode_tight`] and [`decode_tight_png`]: byte 0 picks the pixel format,
+/// then 4-byte rectangles (one byte per field, in a 48x40 framebuffer) and their payloads.
+fn decode_rects(data: &[u8], dec: &mut dyn RectDecoder) {
     let Some((&sel, mut rest)) = data.split_first() else {
         return;
     };
@@ -89,7 +62,6 @@ pub fn decode_tight_png(data: &[u8]) {
         max_payload: 1 << 16,
         ..CodecLimits::default()
     };
-    let mut dec = TightPngDecoder::new();
     while rest.len() >= 4 {
         let rect = Rect::new(
             rest[0].into(),
@@ -101,7 +73,8 @@ pub fn decode_tight_png(data: &[u8]) {
         match dec.frame(rect, &format, rest, &limits) {
             Ok(Progress::Done { consumed, .. }) => {
                 let (payload, tail) = rest.split_at(consumed);
-                // Errors are expected (bad PNG, rectangle outside the framebuffer...).
+                // Errors are expected (a stream error poisons only that stream; a bad
+                // PNG or a rectangle outside the framebuffer is refused).
                 let _ = dec.decode(rect, payload, &mut fb, &limits);
                 rest = tail;
             }
