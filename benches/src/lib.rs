@@ -453,6 +453,9 @@ pub struct PlannerResult {
     pub raw_bytes: u64,
     /// Pixels of the recording's Raw rectangles (the changed pixels).
     pub pixels: u64,
+    /// Pixels of the region handed to the planner: `pixels` minus overlaps, or the
+    /// narrowed and widened region with [`PlannerOptions::exact_damage`].
+    pub encoded_pixels: u64,
     /// FramebufferUpdates replayed.
     pub updates: u64,
     /// Rectangles the planner wrote (CopyRects and LastRect not counted).
@@ -500,35 +503,54 @@ impl PlannerResult {
     }
 }
 
+/// How [`replay_planner`] runs: which updates, what else it measures, how the planner
+/// works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannerOptions {
+    /// Stop after this many updates (all when `None`).
+    pub max_updates: Option<u64>,
+    /// Also time [`rfb_codec::damage::DamageTracker::refine`] against memcmp (the
+    /// `damage_*` and `memcmp_s` fields).
+    pub damage: bool,
+    /// Threads the planner encodes on (`UpdatePlanner::set_threads`); 1 = the caller's.
+    pub threads: usize,
+    /// Narrow the recording's changed rectangles to the pixels that really changed
+    /// before encoding, then widen them to a `grid`-pixel grid, as rfb-server's
+    /// sessions do (a `DamageTracker` that knows the recording's CopyRects, the recorded
+    /// region as hint, move detection off). The damage pass is timed as part of
+    /// `cpu_s`. `None`: encode the recorded rectangles as they are (as encperf does).
+    pub exact_damage: Option<u16>,
+}
+
+impl Default for PlannerOptions {
+    fn default() -> Self {
+        PlannerOptions {
+            max_updates: None,
+            damage: true,
+            threads: 1,
+            exact_damage: None,
+        }
+    }
+}
+
 /// Replays `path` and encodes each update with our update planner
 /// ([`rfb_codec::planner::BenchSession`]) for a viewer asking for `profile`: the
 /// recording's Raw rectangles form the changed region, its CopyRects become moves. Only
-/// `encode` is timed for `cpu_s`; the update is then decoded into the session's client
+/// `encode` (and with [`PlannerOptions::exact_damage`] the damage pass before it) is
+/// timed for `cpu_s`; the update is then decoded into the session's client
 /// framebuffer (timed separately as `decode_cpu_s`) and compared with the replayed
 /// frame: lossless profiles (`Tight` without quality, `Zrle`, `Hextile`) must match
 /// exactly after every update (else an error), lossy ones record the PSNR.
 ///
-/// With `damage`, every replayed frame is also fed to a
+/// With [`PlannerOptions::damage`], every replayed frame is also fed to a
 /// [`rfb_codec::damage::DamageTracker`] (whole screen as hint, move detection off) and
-/// compared with `==` as a bandwidth reference (see [`PlannerResult`]).
+/// timed against memcmp (see [`PlannerResult`]). With more than one thread `cpu_s` is
+/// the process's CPU time during the encode calls (every thread's), not the calling
+/// thread's.
 pub fn replay_planner(
     path: &Path,
     profile: rfb_codec::planner::Profile,
-    max_updates: Option<u64>,
-    damage: bool,
-) -> Result<PlannerResult> {
-    replay_planner_threads(path, profile, max_updates, damage, 1)
-}
-
-/// [`replay_planner`] with the planner encoding on `threads` threads
-/// (`UpdatePlanner::set_threads`). With more than one thread `cpu_s` is the process's
-/// CPU time during the encode calls (every thread's), not the calling thread's.
-pub fn replay_planner_threads(
-    path: &Path,
-    profile: rfb_codec::planner::Profile,
-    max_updates: Option<u64>,
-    damage: bool,
-    threads: usize,
+    opts: PlannerOptions,
 ) -> Result<PlannerResult> {
     use rfb_codec::damage::{DamageTracker, Move};
     use rfb_codec::planner::{BenchSession, Profile};
@@ -541,6 +563,12 @@ pub fn replay_planner_threads(
     let info = corpus_info(path)?;
     let mut reader = UpdateReader::open(path)?;
     let mut fb = Framebuffer::new(info.width, info.height, CORPUS_FORMAT);
+    let PlannerOptions {
+        max_updates,
+        damage,
+        threads,
+        exact_damage,
+    } = opts;
     let mut s = BenchSession::new(&fb, profile)?;
     s.set_threads(threads);
     let cpu_now = if threads > 1 {
@@ -561,6 +589,11 @@ pub fn replay_planner_threads(
     } else {
         (Vec::new(), Vec::new())
     };
+    let mut exact = exact_damage.map(|grid| {
+        let mut t = DamageTracker::new(&fb);
+        t.set_detect_moves(false);
+        (t, grid)
+    });
     let whole = Region::from(fb.rect());
     let mut up = Update::default();
     let mut moves: Vec<Move> = Vec::new();
@@ -593,6 +626,18 @@ pub fn replay_planner_threads(
             }
         }
         let (t0, w0) = (cpu_now(), std::time::Instant::now());
+        if let Some((t, grid)) = exact.as_mut() {
+            for m in &moves {
+                let src = Rect::new(m.src_x, m.src_y, m.dst.width, m.dst.height);
+                t.apply_move(src, m.dst.x, m.dst.y)?;
+            }
+            region = t
+                .refine(&fb, &region)?
+                .changed
+                .align_to(*grid)
+                .clip(fb.rect());
+        }
+        res.encoded_pixels += region.area();
         let out = s.encode(&fb, &region, &moves)?;
         res.cpu_s += cpu_now() - t0;
         res.wall_s += w0.elapsed().as_secs_f64();

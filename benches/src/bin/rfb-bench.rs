@@ -4,7 +4,7 @@
 //! the CPU seconds of our own decoder on what we encoded.
 //!
 //! ```text
-//! rfb-bench [--encoding raw|rre|hextile|zlib|trle|zrle|tight|tight-lossless|auto|all|a,b,..]
+//! rfb-bench [--encoding raw|rre|hextile|zlib|trle|zrle|zrle-planner|tight|tight-lossless|auto|all|a,b,..]
 //!           [--compress N] [--quality N] [--threads N] [--runs N] [--max-updates N]
 //!           [--no-damage] [--json] FILE.rfb.zst...
 //! ```
@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use rfb_benches::{replay, replay_planner_threads, Codec, PlannerResult, ReplayResult};
+use rfb_benches::{replay, replay_planner, Codec, PlannerOptions, PlannerResult, ReplayResult};
 use rfb_codec::planner::Profile;
 
 /// What `--encoding` names: one of the per-rectangle encoders, or a planner profile.
@@ -40,6 +40,8 @@ enum Job {
     Rect(Codec),
     Tight,
     TightLossless,
+    /// ZRLE through the planner (solid areas found first), as TigerVNC's EncodeManager.
+    ZrlePlanner,
     Auto,
 }
 
@@ -49,6 +51,7 @@ impl Job {
             "tight" => Some(Job::Tight),
             "tight-lossless" => Some(Job::TightLossless),
             "auto" => Some(Job::Auto),
+            "zrle-planner" => Some(Job::ZrlePlanner),
             _ => Codec::parse(s).map(Job::Rect),
         }
     }
@@ -58,6 +61,7 @@ impl Job {
             Job::Rect(c) => c.name(),
             Job::Tight => "tight",
             Job::TightLossless => "tight-lossless",
+            Job::ZrlePlanner => "zrle-planner",
             Job::Auto => "auto",
         }
     }
@@ -69,15 +73,16 @@ struct Args {
     quality: u8,
     threads: usize,
     damage: bool,
+    exact_damage: Option<u16>,
     runs: usize,
     max_updates: Option<u64>,
     json: bool,
     files: Vec<PathBuf>,
 }
 
-const USAGE: &str = "usage: rfb-bench [--encoding raw|rre|hextile|zlib|trle|zrle|tight|tight-lossless|auto|all|a,b,..] \
+const USAGE: &str = "usage: rfb-bench [--encoding raw|rre|hextile|zlib|trle|zrle|zrle-planner|tight|tight-lossless|auto|all|a,b,..] \
 [--compress N (zlib level / Tight compress level, default 2)] [--quality N (Tight JPEG quality level, default 8)] [--threads N (planner threads, default 1)] \
-[--runs N (default 1)] [--max-updates N] [--no-damage] [--json] FILE.rfb.zst...";
+[--runs N (default 1)] [--max-updates N] [--no-damage] [--exact-damage GRID (planner profiles: narrow the recorded damage to the changed pixels, widen to a GRID-pixel grid, timed)] [--json] FILE.rfb.zst...";
 
 fn parse_args() -> Result<Args> {
     let mut args = Args {
@@ -86,6 +91,7 @@ fn parse_args() -> Result<Args> {
         quality: 8,
         threads: 1,
         damage: true,
+        exact_damage: None,
         runs: 1,
         max_updates: None,
         json: false,
@@ -117,6 +123,10 @@ fn parse_args() -> Result<Args> {
                 args.threads = value("--threads")?.parse().context("--threads")?
             }
             "--no-damage" => args.damage = false,
+            "--exact-damage" => {
+                args.exact_damage =
+                    Some(value("--exact-damage")?.parse().context("--exact-damage")?)
+            }
             "--runs" | "-r" => args.runs = value("--runs")?.parse().context("--runs")?,
             "--max-updates" => {
                 args.max_updates = Some(value("--max-updates")?.parse().context("--max-updates")?)
@@ -227,6 +237,15 @@ fn run() -> Result<()> {
                         compress: args.level as u8,
                     },
                 )?,
+                Job::ZrlePlanner => run_planner(
+                    &args,
+                    file,
+                    &name,
+                    job,
+                    Profile::Zrle {
+                        compress: args.level as u8,
+                    },
+                )?,
                 Job::Auto => run_planner(&args, file, &name, job, Profile::Auto)?,
             }
         }
@@ -299,8 +318,17 @@ fn run_planner(
     let mut results: Vec<PlannerResult> = Vec::new();
     for _ in 0..args.runs {
         results.push(
-            replay_planner_threads(file, profile, args.max_updates, args.damage, args.threads)
-                .with_context(|| format!("{name} with {}", job.name()))?,
+            replay_planner(
+                file,
+                profile,
+                PlannerOptions {
+                    max_updates: args.max_updates,
+                    damage: args.damage,
+                    threads: args.threads,
+                    exact_damage: args.exact_damage,
+                },
+            )
+            .with_context(|| format!("{name} with {}", job.name()))?,
         );
     }
     let first = results[0];
@@ -315,6 +343,8 @@ fn run_planner(
     let memcmp_gbps = gbps(median(results.iter().map(|r| r.memcmp_s).collect()));
     let (compress, quality) = match profile {
         Profile::Tight { quality, compress } => (compress, quality),
+        Profile::Zrle { compress } => (compress, None),
+        Profile::Hextile => (0, None),
         // Profile::Auto's list: quality level 8, compress level 2.
         _ => (2, Some(8)),
     };
@@ -330,7 +360,7 @@ fn run_planner(
             String::new()
         };
         println!(
-            "{{\"file\":{},\"encoding\":{},\"compress\":{},\"quality\":{},\"threads\":{},\"runs\":{},\"cpu_s\":{:.6},\"wall_s\":{:.6},\"bytes\":{},\"raw_bytes\":{},\"ratio\":{:.4},\"decode_cpu_s\":{:.6},\"pixels\":{},\"updates\":{},\"rects\":{},\"mpix_per_s\":{:.2},\"decode_mpix_per_s\":{:.2},\"psnr_db\":{},\"mean_lossy_psnr_db\":{},\"exact_updates\":{}{}}}",
+            "{{\"file\":{},\"encoding\":{},\"compress\":{},\"quality\":{},\"threads\":{},\"runs\":{},\"cpu_s\":{:.6},\"wall_s\":{:.6},\"bytes\":{},\"raw_bytes\":{},\"ratio\":{:.4},\"decode_cpu_s\":{:.6},\"pixels\":{},\"encoded_pixels\":{},\"exact_damage\":{},\"updates\":{},\"rects\":{},\"mpix_per_s\":{:.2},\"decode_mpix_per_s\":{:.2},\"psnr_db\":{},\"mean_lossy_psnr_db\":{},\"exact_updates\":{}{}}}",
             json_string(name),
             json_string(job.name()),
             compress,
@@ -344,6 +374,8 @@ fn run_planner(
             ratio,
             dcpu,
             first.pixels,
+            first.encoded_pixels,
+            args.exact_damage.map_or("null".to_string(), |g| g.to_string()),
             first.updates,
             first.rects,
             mpix / cpu.max(1e-9),
@@ -368,6 +400,12 @@ fn run_planner(
             mpix / dcpu.max(1e-9),
             psnr_text(first.psnr_db()),
         );
+        if let Some(grid) = args.exact_damage {
+            println!(
+                "{:<28} exact damage, grid {grid}: {} pixels encoded for {} recorded",
+                "", first.encoded_pixels, first.pixels
+            );
+        }
         if args.threads > 1 {
             println!(
                 "{:<28} {} threads: encode wall {wall:.3} s, process CPU {cpu:.3} s",
