@@ -8,8 +8,9 @@
 //!    and the client supports LastRect);
 //! 2. CopyRect rectangles for the moves, if the client supports CopyRect (otherwise the
 //!    moved areas are encoded like any change);
-//! 3. large solid areas found in the changed region ([`SOLID_BLOCK`]-pixel blocks of one
-//!    colour, merged across and down) as single fills (Tight), or RRE rectangles without
+//! 3. solid areas found in the changed region ([`SOLID_BLOCK`]-pixel blocks of one
+//!    colour, grown across and down, then to the colour's edges pixel by pixel; at least
+//!    [`SOLID_MIN_AREA`] pixels) as single fills (Tight), or RRE rectangles without
 //!    sub-rectangles when the client's encoding is not Tight but it supports RRE;
 //! 4. the rest of the changed region, cut into sub-rectangles ([`crate::tight::split`]:
 //!    at most 2048 wide, 65536 pixels), translated to the client's pixel format with
@@ -42,12 +43,13 @@ use crate::{
     Translator,
 };
 
-/// Side of the blocks the solid-area search tests; solid runs of such blocks become one
-/// rectangle.
-pub const SOLID_BLOCK: u16 = 64;
+/// Side of the blocks the solid-area search tests; areas of solid blocks of one colour
+/// become one rectangle.
+pub const SOLID_BLOCK: u16 = 16;
 
-/// Changed rectangles smaller than this (pixels) are not searched for solid areas.
-pub const SOLID_SEARCH_MIN_AREA: u64 = 2 * 64 * 64;
+/// Solid areas smaller than this (pixels) are not sent as fills (unless they are a whole
+/// changed rectangle), and changed rectangles smaller than this are not searched.
+pub const SOLID_MIN_AREA: u64 = 2048;
 
 /// Updates with fewer pixels to encode than this stay on one thread even when
 /// [`UpdatePlanner::set_threads`] allows more (starting threads costs more than it saves).
@@ -564,9 +566,7 @@ impl UpdatePlanner {
         if solid_ok {
             let mut found = Vec::new();
             for r in changed.rects() {
-                if r.area() >= SOLID_SEARCH_MIN_AREA {
-                    find_solid(fb, r, &mut found);
-                }
+                find_solid(fb, r, &mut found);
             }
             for (r, px) in found {
                 let client_px = self.translate_pixel(&px)?;
@@ -817,59 +817,120 @@ fn put_header(out: &mut BytesMut, r: Rect, enc: Encoding) {
     out.put_i32(enc.0);
 }
 
-/// Finds solid [`SOLID_BLOCK`] blocks of `r` (aligned to `r`'s origin), merges
-/// same-colour neighbours across rows of blocks and then down, and appends the areas
-/// with their pixel (server format).
-fn find_solid(fb: &Framebuffer, r: Rect, found: &mut Vec<(Rect, Vec<u8>)>) {
+/// True when every pixel of the `w` x `h` area at (`x`, `y`) of `fb` (inside it) is `px`.
+fn area_is(fb: &Framebuffer, x: u16, y: u16, w: u16, h: u16, px: &[u8]) -> bool {
+    let bpp = px.len();
+    let (x0, x1) = (usize::from(x) * bpp, usize::from(x + w) * bpp);
+    (y..y + h).all(|row| fb.row(row)[x0..x1].chunks_exact(bpp).all(|p| p == px))
+}
+
+/// The colour of the block at (`x`, `y`) of `fb` if all its `w` x `h` pixels have it.
+fn solid_colour(fb: &Framebuffer, x: u16, y: u16, w: u16, h: u16) -> Option<[u8; 4]> {
     let bpp = fb.bytes_per_pixel();
-    let b = SOLID_BLOCK;
-    let (cols, rows) = (r.width / b, r.height / b);
-    if cols == 0 || rows == 0 {
+    let x0 = usize::from(x) * bpp;
+    let mut c = [0u8; 4];
+    c[..bpp].copy_from_slice(&fb.row(y)[x0..x0 + bpp]);
+    area_is(fb, x, y, w, h, &c[..bpp]).then_some(c)
+}
+
+/// Finds the solid areas of `r` (inside `fb`) worth a fill rectangle and appends them
+/// with their pixel (server format).
+///
+/// Our search: `r` is cut into [`SOLID_BLOCK`]-pixel blocks (edge blocks smaller); each
+/// solid block not yet taken seeds an area that grows right over blocks of its colour,
+/// then down, keeping the width/height pair of largest area; areas of at least
+/// [`SOLID_MIN_AREA`] pixels (or all of `r`) then grow pixel row by pixel row up and
+/// down and column by column left and right, within `r`, so the fill reaches the
+/// colour's real edges. (Growing smaller areas too, and keeping those that reach the
+/// minimum, cut more, smaller rectangles around them: 2 % more bytes on terminal.) On the corpus, 16-pixel blocks found 4x the solid pixels of
+/// 64-pixel ones (web: 7.1 → 28 Mpixels of 74, like TigerVNC's EncodeManager, which
+/// also searches 16-pixel blocks), for fewer bytes and less encoder time.
+fn find_solid(fb: &Framebuffer, r: Rect, found: &mut Vec<(Rect, Vec<u8>)>) {
+    if r.area() < SOLID_MIN_AREA {
         return;
     }
-    // Runs of solid blocks per block row: (x, width, y, height, pixel).
-    let mut runs: Vec<(u16, u16, u16, u16, Vec<u8>)> = Vec::new();
-    let mut open: Vec<usize> = Vec::new(); // runs ending at the previous block row
+    let bpp = fb.bytes_per_pixel();
+    let b = SOLID_BLOCK;
+    let (cols, rows) = (
+        usize::from(r.width.div_ceil(b)),
+        usize::from(r.height.div_ceil(b)),
+    );
+    let block = |bx: usize, by: usize| {
+        let (x, y) = (r.x + bx as u16 * b, r.y + by as u16 * b);
+        Rect::new(x, y, b.min(r.x + r.width - x), b.min(r.y + r.height - y))
+    };
+    let mut colours: Vec<Option<[u8; 4]>> = Vec::with_capacity(cols * rows);
     for by in 0..rows {
-        let y = r.y + by * b;
-        let mut row_runs: Vec<(u16, u16, Vec<u8>)> = Vec::new();
         for bx in 0..cols {
-            let x = r.x + bx * b;
-            let Ok(v) = fb.view(Rect::new(x, y, b, b)) else {
+            let k = block(bx, by);
+            colours.push(solid_colour(fb, k.x, k.y, k.width, k.height));
+        }
+    }
+    let mut taken = vec![false; cols * rows];
+    for by in 0..rows {
+        for bx in 0..cols {
+            let Some(c) = colours[by * cols + bx].filter(|_| !taken[by * cols + bx]) else {
                 continue;
             };
-            let first = &v.row(0)[..bpp];
-            let solid = v
-                .rows()
-                .all(|row| row.chunks_exact(bpp).all(|p| p == first));
-            if !solid {
+            let same =
+                |x: usize, y: usize| !taken[y * cols + x] && colours[y * cols + x] == Some(c);
+            // Grow right, then down while the rows below keep (part of) the width.
+            let mut w = (bx..cols).take_while(|&x| same(x, by)).count();
+            let (mut best, mut best_wh) = (0u64, (0, 0));
+            let mut h = 0;
+            while by + h < rows && w > 0 {
+                w = (bx..bx + w).take_while(|&x| same(x, by + h)).count();
+                if w == 0 {
+                    break;
+                }
+                h += 1;
+                let (first, last) = (block(bx, by), block(bx + w - 1, by + h - 1));
+                let area = Rect::new(
+                    first.x,
+                    first.y,
+                    last.x + last.width - first.x,
+                    last.y + last.height - first.y,
+                );
+                if area.area() > best {
+                    best = area.area();
+                    best_wh = (w, h);
+                }
+            }
+            let (w, h) = best_wh;
+            let (first, last) = (block(bx, by), block(bx + w - 1, by + h - 1));
+            let mut a = Rect::new(
+                first.x,
+                first.y,
+                last.x + last.width - first.x,
+                last.y + last.height - first.y,
+            );
+            for y in by..by + h {
+                taken[y * cols..][bx..bx + w].fill(true);
+            }
+            if a != r && a.area() < SOLID_MIN_AREA {
                 continue;
             }
-            match row_runs.last_mut() {
-                Some((rx, rw, px)) if *rx + *rw == x && px.as_slice() == first => *rw += b,
-                _ => row_runs.push((x, b, first.to_vec())),
+            let px = &c[..bpp];
+            // Grow by whole pixel rows and columns within `r`.
+            while a.y > r.y && area_is(fb, a.x, a.y - 1, a.width, 1, px) {
+                a = Rect::new(a.x, a.y - 1, a.width, a.height + 1);
             }
-        }
-        let mut next_open = Vec::new();
-        for (x, w, px) in row_runs {
-            // Extend a run of the previous block row with the same span and colour.
-            if let Some(&i) = open.iter().find(|&&i| {
-                let (ox, ow, _, _, ref opx) = runs[i];
-                ox == x && ow == w && *opx == px
-            }) {
-                runs[i].3 += b;
-                next_open.push(i);
-            } else {
-                runs.push((x, w, y, b, px));
-                next_open.push(runs.len() - 1);
+            while a.y + a.height < r.y + r.height
+                && area_is(fb, a.x, a.y + a.height, a.width, 1, px)
+            {
+                a.height += 1;
             }
-        }
-        open = next_open;
-    }
-    for (x, w, y, h, px) in runs {
-        // A fill may be at most 2048 wide (Tight); cut wider runs.
-        for part in split_width(Rect::new(x, y, w, h)) {
-            found.push((part, px.clone()));
+            while a.x > r.x && area_is(fb, a.x - 1, a.y, 1, a.height, px) {
+                a = Rect::new(a.x - 1, a.y, a.width + 1, a.height);
+            }
+            while a.x + a.width < r.x + r.width && area_is(fb, a.x + a.width, a.y, 1, a.height, px)
+            {
+                a.width += 1;
+            }
+            // A fill may be at most 2048 wide (Tight); cut wider areas.
+            for part in split_width(a) {
+                found.push((part, px.to_vec()));
+            }
         }
     }
 }

@@ -151,6 +151,76 @@ fn solid_areas_become_single_rectangles() {
     assert_eq!(i32::from_be_bytes([out[12], out[13], out[14], out[15]]), 2);
 }
 
+/// Noise everywhere except the given solid areas.
+fn noise_with(w: u16, h: u16, solids: &[(Rect, [u8; 4])]) -> Framebuffer {
+    let mut fb = Framebuffer::new(w, h, PixelFormat::RGB888);
+    let mut s = 0x1234_5678u32;
+    for y in 0..h {
+        for x in 0..w {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            let b = s.to_le_bytes();
+            fb.fill(Rect::new(x, y, 1, 1), &[b[0], b[1], b[2], 0])
+                .unwrap();
+        }
+    }
+    for (r, px) in solids {
+        fb.fill(*r, px).unwrap();
+    }
+    fb
+}
+
+#[test]
+fn solid_areas_reach_their_exact_edges_and_small_ones_stay() {
+    // A 101x53 area at odd offsets (its whole 16-pixel blocks: 96x32, a fill grown to
+    // the exact edges) and a 40x40 one (1600 < SOLID_MIN_AREA: encoded with its
+    // neighbours).
+    let big = Rect::new(13, 21, 101, 53);
+    let small = Rect::new(150, 70, 40, 40);
+    let fb = noise_with(256, 128, &[(big, [9, 8, 7, 0]), (small, [1, 2, 3, 0])]);
+    let mut s = BenchSession::new(
+        &Framebuffer::new(256, 128, PixelFormat::RGB888),
+        Profile::Tight {
+            quality: None,
+            compress: 2,
+        },
+    )
+    .unwrap();
+    let update = s
+        .encode(&fb, &Region::from(fb.rect()), &[])
+        .unwrap()
+        .to_vec();
+    s.apply(&update).unwrap();
+    assert_eq!(s.mirror(), &fb);
+    // Tight rectangles whose compression control byte says fill (0x80).
+    let mut fills = Vec::new();
+    let mut i = 4;
+    let count = u16::from_be_bytes([update[2], update[3]]);
+    let mut dec = TightDecoder::new();
+    for _ in 0..count {
+        let r = Rect::new(
+            u16::from_be_bytes([update[i], update[i + 1]]),
+            u16::from_be_bytes([update[i + 2], update[i + 3]]),
+            u16::from_be_bytes([update[i + 4], update[i + 5]]),
+            u16::from_be_bytes([update[i + 6], update[i + 7]]),
+        );
+        i += 12;
+        if update[i] == 0x80 {
+            fills.push(r);
+        }
+        let Progress::Done { consumed, .. } = dec
+            .frame(r, fb.format(), &update[i..], &CodecLimits::default())
+            .unwrap()
+        else {
+            panic!("truncated update");
+        };
+        i += consumed;
+    }
+    assert_eq!(i, update.len());
+    assert_eq!(fills, vec![big], "the big area exactly, the small one not");
+}
+
 #[test]
 fn translates_to_the_client_format() {
     let frame = desktop(600, 360, 9);
