@@ -265,6 +265,13 @@ struct Colours {
     /// open-addressing set (`key | 1 << 32`, 0 = empty).
     many: Vec<u64>,
     many_count: usize,
+    /// Whether to count colours past an overflow at all (only JPEG needs the count).
+    count_past_overflow: bool,
+    /// Slots of `many` in use (at most [`JPEG_MIN_COLOURS`]).
+    many_used: Vec<u16>,
+    /// Slots of `table` in use (cleared one by one: cheaper than the whole table for
+    /// the small rectangles most updates are made of).
+    used: Vec<u16>,
 }
 
 const TABLE_BITS: u32 = 10;
@@ -279,13 +286,16 @@ impl Colours {
             overflow: false,
             many: vec![0; 1 << MANY_BITS],
             many_count: 0,
+            count_past_overflow: true,
+            used: Vec::with_capacity(MAX_PALETTE),
+            many_used: Vec::new(),
         }
     }
 
     /// Counts `key` among the colours of an overflowed rectangle (up to
     /// [`JPEG_MIN_COLOURS`]).
     fn count_many(&mut self, key: u32) {
-        if self.many_count >= JPEG_MIN_COLOURS {
+        if self.many_count >= JPEG_MIN_COLOURS || !self.count_past_overflow {
             return;
         }
         let mask = (1usize << MANY_BITS) - 1;
@@ -295,6 +305,7 @@ impl Colours {
             match self.many[slot] {
                 0 => {
                     self.many[slot] = tagged;
+                    self.many_used.push(slot as u16);
                     self.many_count += 1;
                     return;
                 }
@@ -313,15 +324,21 @@ impl Colours {
         }
     }
 
-    fn clear(&mut self) {
+    /// Empties the set for the next rectangle; `count_past_overflow` as for it.
+    fn clear(&mut self, count_past_overflow: bool) {
         self.keys.clear();
-        self.table.fill(0);
+        for &slot in &self.used {
+            self.table[usize::from(slot)] = 0;
+        }
+        self.used.clear();
         self.equal_left = 0;
         self.overflow = false;
-        if self.many_count > 0 {
-            self.many.fill(0);
-            self.many_count = 0;
+        for &slot in &self.many_used {
+            self.many[usize::from(slot)] = 0;
         }
+        self.many_used.clear();
+        self.many_count = 0;
+        self.count_past_overflow = count_past_overflow;
     }
 
     /// Index of `key`, inserting it; `None` once there are more than `max` colours.
@@ -338,6 +355,7 @@ impl Colours {
                     }
                     self.keys.push(key);
                     self.table[slot] = self.keys.len() as u16;
+                    self.used.push(slot as u16);
                     return Some((self.keys.len() - 1) as u8);
                 }
                 i if self.keys[usize::from(i) - 1] == key => return Some((i - 1) as u8),
@@ -418,7 +436,8 @@ fn scan<const BPP: usize>(
 /// Tight encoder: four persistent deflate streams ("lanes"), JPEG, fills and palettes.
 ///
 /// Per rectangle it counts colours once (up to 256) and picks: one colour → fill; two →
-/// 1-bit bitmap; up to 256 (and fewer than half the pixels) → 8-bit indices; otherwise
+/// 1-bit bitmap; up to 256 (and at most one per 32 pixels, see the module notes) →
+/// 8-bit indices; otherwise
 /// JPEG when [`TightConfig::jpeg`] is set, the format allows it and the content is
 /// photo-like, else full colour through zlib with the copy or gradient filter (see
 /// [`GradientMode`]).
@@ -779,11 +798,12 @@ pub(crate) fn prepare(
         PALETTE_AREA_DIVISOR
     };
     let max_colours = MAX_PALETTE.min((area / div).max(2) as usize);
-    let colours = s.colours.get_or_insert_with(|| Box::new(Colours::new()));
-    colours.clear();
-    s.data.reserve(area as usize);
-    // The scan may stop as soon as a rectangle is sure to go to JPEG.
+    // The scan may stop as soon as a rectangle is sure to go to JPEG; colours past the
+    // palette's limit are counted only if JPEG is possible.
     let jpeg_stop = config.jpeg.is_some() && rgb_capable(&f) && area >= JPEG_MIN_PIXELS;
+    let colours = s.colours.get_or_insert_with(|| Box::new(Colours::new()));
+    colours.clear(jpeg_stop);
+    s.data.reserve(area as usize);
     match bpp {
         4 => scan::<4>(pixels, mask, max_colours, jpeg_stop, colours, &mut s.data),
         2 => scan::<2>(pixels, mask, max_colours, jpeg_stop, colours, &mut s.data),
@@ -872,6 +892,21 @@ fn prepare_full(
         if tpx == bpp {
             for row in pixels.rows() {
                 s.data.extend_from_slice(row);
+            }
+        } else if let (Some(off), 4) = (tf.offsets(), bpp) {
+            // 32-bit pixels with byte-aligned channels: pick three bytes of four.
+            s.data.resize(w * usize::from(pixels.height()) * 3, 0);
+            for (row, dst) in pixels.rows().zip(s.data.chunks_exact_mut(w * 3)) {
+                let pairs = dst.chunks_exact_mut(3).zip(row.chunks_exact(4));
+                if off == [0, 1, 2] {
+                    pairs.for_each(|(t, px)| t.copy_from_slice(&px[..3]));
+                } else {
+                    pairs.for_each(|(t, px)| {
+                        t[0] = px[off[0]];
+                        t[1] = px[off[1]];
+                        t[2] = px[off[2]];
+                    });
+                }
             }
         } else {
             s.data.resize(w * usize::from(pixels.height()) * tpx, 0);
