@@ -37,7 +37,8 @@
 //! encoding of its list the planner can produce (Tight — with JPEG for photo-like
 //! content when the viewer sent a quality level —, ZRLE, Hextile, Zlib, TRLE, RRE,
 //! CoRRE, Raw). ZRLE and Zlib streams use zlib level 1 unless the viewer sends a
-//! compress level.
+//! compress level (then the zlib level of
+//! [`rfb_codec::planner::ZLIB_LEVEL_FOR_COMPRESS`]).
 //!
 //! **Back-pressure.** [`ServerConnection::wants_input`] turns false while
 //! [`ServerConfig::max_pending_events`] events or `update_budget` bytes of output wait,
