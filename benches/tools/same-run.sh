@@ -29,7 +29,7 @@
 #                                                  rect, solid ones too, is ZRLE)
 #   hextile         5,1,-224                      (Hextile, CopyRect, LastRect)
 # and rfb-bench runs --encoding tight --quality Q --compress C / tight-lossless --compress C /
-# zrle --compress C / hextile, always with --runs 1 --no-damage --json.
+# zrle-planner --compress C / hextile, always with --runs 1 --no-damage --json.
 #
 # WHAT EACH CPU FIGURE COVERS (read before quoting a ratio):
 #
@@ -51,10 +51,12 @@
 # ours_cpu_s = rfb-bench's cpu_s: CLOCK_THREAD_CPUTIME_ID (user+system of the encoding
 #   thread) around each update's encode call(s) only, summed. For tight / tight-lossless
 #   that is BenchSession::encode, our update planner (solid areas, splitting, encoder
-#   choice, Tight incl. JPEG) -- the same scope as EncodeManager::writeUpdate. For zrle
-#   and hextile rfb-bench has no planner: each recorded Raw rectangle is encoded as it is,
-#   so ours does LESS work there (no solid-area search, no splitting) and the ratio
-#   flatters us by whatever TigerVNC spends on that analysis. Not included either: reading
+#   choice, Tight incl. JPEG) -- the same scope as EncodeManager::writeUpdate; zrle runs
+#   rfb-bench's zrle-planner profile (the planner with a ZRLE-only viewer: splitting and
+#   ZRLE; no solid areas, since a ZRLE-only viewer gets no RRE fills; the compress level
+#   goes through planner::ZLIB_LEVEL_FOR_COMPRESS). For hextile rfb-bench has no planner:
+#   each recorded Raw rectangle is encoded as it is, so ours does LESS work there and the
+#   ratio flatters us by whatever TigerVNC spends on that analysis. Not included either: reading
 #   and zstd-decoding the file, replaying rectangles into the framebuffer (incl. clearing
 #   the fourth byte), our decoder and the exactness/PSNR check (reported separately by
 #   rfb-bench, ignored here), damage tracking (switched off with --no-damage).
@@ -178,7 +180,7 @@ ours_args() {
     case "$1" in
         tight) echo "--encoding tight --quality $quality --compress $compress" ;;
         tight-lossless) echo "--encoding tight-lossless --compress $compress" ;;
-        zrle) echo "--encoding zrle --compress $compress" ;;
+        zrle) echo "--encoding zrle-planner --compress $compress" ;;
         hextile) echo "--encoding hextile" ;;
         *) return 1 ;;
     esac
