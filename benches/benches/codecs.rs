@@ -6,6 +6,11 @@
 //! (the first update of each is the full screen). Without the corpus (`RFB_CORPUS` or
 //! `../shared/corpus`), a synthetic UI-like frame is used instead.
 //!
+//! The `jpeg` group compares our baseline JPEG encoder (`rfb_codec::jpeg`, AVX2 and its
+//! scalar twin) with the `jpeg-encoder` crate at quality 92, 4:4:4 (Tight's quality level
+//! 8) on the first full frame of `photos-1280x720` (throughput in pixels), and prints
+//! both stream sizes once.
+//!
 //! Quick check: `cargo bench -p rfb-benches -- --test`; a short real run:
 //! `cargo bench -p rfb-benches -- --quick --noplot zrle`.
 
@@ -204,5 +209,108 @@ fn flate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, codecs, flate);
+/// The photo frame for the `jpeg` group (or a synthetic photo-like one without the
+/// corpus).
+fn photo_frame() -> Frame {
+    if let Some(f) = corpus_frame("photos-1280x720.rfb.zst") {
+        return f;
+    }
+    let (w, h) = (640u16, 360u16);
+    let mut fb = Framebuffer::new(w, h, CORPUS_FORMAT);
+    let mut data = Vec::with_capacity(usize::from(w) * usize::from(h) * 4);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for y in 0..h {
+        for x in 0..w {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let n = (seed % 24) as f32;
+            let (fx, fy) = (f32::from(x), f32::from(y));
+            let r = 120.0 + 90.0 * (fx / 23.0).sin() * (fy / 41.0).cos() + n;
+            let g = 110.0 + 70.0 * ((fx + fy) / 37.0).cos() + n;
+            let b = 130.0 + 80.0 * (fy / 17.0).sin() + n;
+            data.extend([b, g, r].map(|v| v.clamp(0.0, 255.0) as u8));
+            data.push(0);
+        }
+    }
+    let r = fb.rect();
+    fb.put_pixels(r, &data).unwrap();
+    Frame {
+        name: "synthetic-photo-640x360".into(),
+        fb,
+        rects: vec![r],
+    }
+}
+
+fn jpeg(c: &mut Criterion) {
+    use rfb_codec::jpeg::{JpegEncoder, JpegKernel, JpegSampling};
+    const QUALITY: u8 = 92;
+    let f = photo_frame();
+    let rect = f.fb.rect();
+    let view = f.fb.view(rect).unwrap();
+    // CORPUS_FORMAT (RGB888, little-endian) is B, G, R, X in memory.
+    let bgrx = view.to_packed();
+    let theirs = |out: &mut Vec<u8>| {
+        let mut e = jpeg_encoder::Encoder::new(out, QUALITY);
+        e.set_sampling_factor(jpeg_encoder::SamplingFactor::R_4_4_4);
+        e.encode(
+            &bgrx,
+            rect.width,
+            rect.height,
+            jpeg_encoder::ColorType::Bgra,
+        )
+        .unwrap();
+    };
+    let mut ours_out = Vec::new();
+    JpegEncoder::new()
+        .encode(&view, QUALITY, JpegSampling::Yuv444, &mut ours_out)
+        .unwrap();
+    let mut theirs_out = Vec::new();
+    theirs(&mut theirs_out);
+    println!(
+        "jpeg {} q{QUALITY} 4:4:4: ours {} bytes, jpeg-encoder {} bytes",
+        f.name,
+        ours_out.len(),
+        theirs_out.len()
+    );
+    // For checking by hand with libjpeg-turbo (djpeg, cjpeg): the frame as a PPM and
+    // both streams, written to $RFB_JPEG_DUMP.
+    if let Some(dir) = std::env::var_os("RFB_JPEG_DUMP") {
+        let dir = std::path::PathBuf::from(dir);
+        let mut ppm = format!("P6\n{} {}\n255\n", rect.width, rect.height).into_bytes();
+        ppm.extend(bgrx.chunks_exact(4).flat_map(|p| [p[2], p[1], p[0]]));
+        std::fs::write(dir.join("frame.ppm"), ppm).unwrap();
+        std::fs::write(dir.join("ours.jpg"), &ours_out).unwrap();
+        std::fs::write(dir.join("jpeg-encoder.jpg"), &theirs_out).unwrap();
+    }
+
+    let mut g = c.benchmark_group("jpeg");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(rect.area()));
+    for kernel in [JpegKernel::Avx2, JpegKernel::Scalar] {
+        let Some(mut enc) = JpegEncoder::with_kernel(kernel) else {
+            continue;
+        };
+        let mut out = Vec::new();
+        g.bench_function(BenchmarkId::new(format!("ours-{kernel:?}"), &f.name), |b| {
+            b.iter(|| {
+                out.clear();
+                enc.encode(&view, QUALITY, JpegSampling::Yuv444, &mut out)
+                    .unwrap();
+                black_box(out.len())
+            })
+        });
+    }
+    let mut out = Vec::new();
+    g.bench_function(BenchmarkId::new("jpeg-encoder", &f.name), |b| {
+        b.iter(|| {
+            out.clear();
+            theirs(&mut out);
+            black_box(out.len())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, codecs, flate, jpeg);
 criterion_main!(benches);

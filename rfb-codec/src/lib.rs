@@ -46,6 +46,7 @@ pub mod rre;
 
 pub mod damage;
 pub mod inflate;
+pub mod jpeg;
 pub mod planner;
 pub mod tight;
 pub mod trle;

@@ -497,8 +497,6 @@ pub(crate) struct Scratch {
     data: Vec<u8>,
     /// JPEG bytes.
     zbuf: Vec<u8>,
-    /// RGB scratch for JPEG.
-    rgb: Vec<u8>,
 }
 
 /// What [`prepare`] left in its [`Scratch`]: `head` is the header (control byte without
@@ -875,7 +873,7 @@ fn prepare_full(
     if let Some(j) = config.jpeg {
         let area = u64::from(pixels.width()) * u64::from(pixels.height());
         if rgb && photo.jpeg && area >= JPEG_MIN_PIXELS {
-            jpeg::encode(pixels, &j, &mut s.rgb, &mut s.zbuf)?;
+            jpeg::encode(pixels, &j, &mut s.zbuf)?;
             if s.zbuf.len() <= MAX_COMPACT_LEN as usize {
                 s.head.clear();
                 s.head.push(JPEG << 4);

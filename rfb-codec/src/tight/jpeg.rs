@@ -1,87 +1,37 @@
-//! JPEG for Tight: `jpeg-encoder` to encode, `zune-jpeg` to decode, both pure Rust.
+//! JPEG for Tight: our own encoder ([`crate::jpeg`]) to encode, `zune-jpeg` to decode,
+//! both pure Rust.
 
-use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 use rfb_proto::PixelFormat;
 use zune_jpeg::zune_core::bytestream::ZCursor;
 use zune_jpeg::zune_core::colorspace::ColorSpace;
 use zune_jpeg::zune_core::options::DecoderOptions;
 use zune_jpeg::JpegDecoder;
 
-use crate::pixel::{from_rgb8, pixel_value, put_pixel_value, rgb8};
+use crate::jpeg::{JpegEncoder, JpegSampling};
+use crate::pixel::{from_rgb8, put_pixel_value};
 use crate::{CodecError, PixelView};
 
 use super::{malformed, JpegSettings, Subsampling, TpixelFormat};
 
 /// Encodes `pixels` (a true-colour format) as a baseline JFIF stream into `out`
-/// (cleared first). `rgb` is scratch space.
+/// (cleared first) with our own encoder ([`crate::jpeg`]), which reads the pixels in
+/// place.
 pub(crate) fn encode(
     pixels: &PixelView<'_>,
     settings: &JpegSettings,
-    rgb: &mut Vec<u8>,
     out: &mut Vec<u8>,
 ) -> Result<(), CodecError> {
-    let f = pixels.format();
-    let (w, h) = (pixels.width(), pixels.height());
-    rgb.clear();
-    let tf = TpixelFormat::new(f);
-    let gray = settings.subsampling == Subsampling::Gray;
-    let bpp = f.bytes_per_pixel();
-    // Fast path: 32-bit pixels with whole-byte channels go to the JPEG encoder as they
-    // are (it reads RGBA/BGRA itself and ignores the fourth byte).
-    let direct = match (gray, tf.offsets()) {
-        (false, Some([0, 1, 2])) => Some(ColorType::Rgba),
-        (false, Some([2, 1, 0])) => Some(ColorType::Bgra),
-        _ => None,
-    };
-    let colour = if let Some(c) = direct {
-        for row in pixels.rows() {
-            rgb.extend_from_slice(row);
-        }
-        c
-    } else {
-        let mut t = [0u8; 4];
-        for row in pixels.rows() {
-            for px in row.chunks_exact(bpp) {
-                let c = if tf.bytes() == 3 {
-                    tf.to_tpixel(px, &mut t);
-                    [t[0], t[1], t[2]]
-                } else {
-                    rgb8(pixel_value(px, f), f, None)
-                };
-                if gray {
-                    // ITU-R BT.601 luma, as JPEG's YCbCr uses.
-                    let y = (19595 * u32::from(c[0])
-                        + 38470 * u32::from(c[1])
-                        + 7471 * u32::from(c[2])
-                        + 32768)
-                        >> 16;
-                    rgb.push(y as u8);
-                } else {
-                    rgb.extend_from_slice(&c);
-                }
-            }
-        }
-        if gray {
-            ColorType::Luma
-        } else {
-            ColorType::Rgb
+    let sampling = match settings.subsampling {
+        Subsampling::None => JpegSampling::Yuv444,
+        Subsampling::Gray => JpegSampling::Gray,
+        Subsampling::Chroma2x => JpegSampling::Yuv422,
+        // 8X and 16X as 4:2:0: baseline JPEG decoders commonly handle at most 2x2.
+        Subsampling::Chroma4x | Subsampling::Chroma8x | Subsampling::Chroma16x => {
+            JpegSampling::Yuv420
         }
     };
     out.clear();
-    let mut enc = Encoder::new(&mut *out, settings.quality.clamp(1, 100));
-    enc.set_sampling_factor(match settings.subsampling {
-        Subsampling::None | Subsampling::Gray => SamplingFactor::R_4_4_4,
-        Subsampling::Chroma2x => SamplingFactor::R_4_2_2,
-        // 8X and 16X as 4:2:0 too: jpeg-encoder's 4x2 factor did not round-trip through
-        // zune-jpeg (12 dB in our test) and it has no 4x4 factor.
-        Subsampling::Chroma4x | Subsampling::Chroma8x | Subsampling::Chroma16x => {
-            SamplingFactor::R_4_2_0
-        }
-    });
-    enc.encode(rgb, w, h, colour)
-        .map_err(|e| CodecError::ApiMisuse {
-            what: format!("JPEG encoder failed: {e}"),
-        })
+    JpegEncoder::new().encode(pixels, settings.quality.clamp(1, 100), sampling, out)
 }
 
 /// Decodes the JFIF stream `data`, which must be exactly `width` x `height`, into packed
