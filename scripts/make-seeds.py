@@ -447,6 +447,15 @@ def codec_seeds(s):
         "rgb888-gradient": bytes((0, 15, 15, 0x40 | 9)) + bytes(range(256)),
         "rgb565-auto": bytes((7, 40, 9, 0x80 | 1)) + bytes(range(0, 256, 7)),
     }
+    # roundtrip_jpeg: format, w % 128 + 1, h % 128 + 1, quality % 100 + 1, sampling % 4
+    # (4:4:4, 4:2:2, 4:2:0, grey), then pixel bytes (repeated to fill).
+    s["codec_roundtrip_jpeg"] = {
+        "rgb888-17x9-q92-444": bytes((0, 16, 8, 91, 0)) + bytes(range(256)),
+        "rgb888-64x64-q50-420": bytes((0, 63, 63, 49, 2)) + bytes(range(0, 256, 3)),
+        "rgb565-9x33-q100-422": bytes((7, 8, 32, 99, 1)) + bytes(range(0, 256, 5)),
+        "grey-1x1": bytes((0, 0, 0, 0, 3, 200, 100, 50, 0)),
+        "colour-map": bytes((12, 4, 4, 80, 0)) + bytes(range(64)),
+    }
     # damage_compare: width - 1 (% 128), height - 1 (% 96), then frame bytes; the same bytes
     # give a scroll offset and up to 8 edits (x, y, w, h, value).
     s["codec_damage_compare"] = {

@@ -63,6 +63,10 @@ const TARGETS: &[(&str, FuzzFn)] = &[
         rfb_codec::fuzzing_tight::roundtrip_tight,
     ),
     (
+        "codec_roundtrip_jpeg",
+        rfb_codec::fuzzing_tight::roundtrip_jpeg,
+    ),
+    (
         "codec_damage_compare",
         rfb_codec::fuzzing_tight::damage_compare,
     ),

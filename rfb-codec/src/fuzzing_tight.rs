@@ -5,6 +5,8 @@
 //!   only on a mismatch (a real bug).
 //! - [`decode_tight_png`]: arbitrary bytes as a stream of TightPNG rectangles; must never
 //!   panic.
+//! - [`roundtrip_jpeg`]: arbitrary pixels through our JPEG encoder on every kernel
+//!   (identical streams) and back through the decoder.
 
 use bytes::BytesMut;
 use rfb_proto::{PixelFormat, Progress, Rect};
@@ -322,5 +324,64 @@ mod tests {
             roundtrip_tight(&d);
             damage_compare(&d);
         }
+    }
+}
+
+/// Encodes pixels from `data` with our JPEG encoder ([`crate::jpeg`]) on every kernel
+/// this CPU has; the streams must be identical and must decode (zune-jpeg, through
+/// Tight's JPEG decoder) to an image of the right size. Byte 0: format; byte 1: width
+/// (1..=128); byte 2: height (1..=128); byte 3: quality (1..=100); byte 4: sampling;
+/// the rest: pixels (repeated to fill). Colour-map formats must give a typed error.
+pub fn roundtrip_jpeg(data: &[u8]) {
+    use crate::jpeg::{JpegEncoder, JpegKernel, JpegSampling};
+    if data.len() < 6 {
+        return;
+    }
+    let fmts = formats();
+    let format = fmts[usize::from(data[0]) % fmts.len()];
+    let w = u16::from(data[1] % 128) + 1;
+    let h = u16::from(data[2] % 128) + 1;
+    let quality = data[3] % 100 + 1;
+    let sampling = [
+        JpegSampling::Yuv444,
+        JpegSampling::Yuv422,
+        JpegSampling::Yuv420,
+        JpegSampling::Gray,
+    ][usize::from(data[4] % 4)];
+    let bpp = format.bytes_per_pixel();
+    let pixels: Vec<u8> = data[5..]
+        .iter()
+        .cycle()
+        .take(usize::from(w) * usize::from(h) * bpp)
+        .copied()
+        .collect();
+    let mut src = Framebuffer::new(w, h, format);
+    if src.put_pixels(src.rect(), &pixels).is_err() {
+        return;
+    }
+    let Ok(view) = src.view(src.rect()) else {
+        return;
+    };
+    let mut streams: Vec<Vec<u8>> = Vec::new();
+    for kernel in [JpegKernel::Scalar, JpegKernel::Avx2] {
+        let Some(mut enc) = JpegEncoder::with_kernel(kernel) else {
+            continue;
+        };
+        let mut out = Vec::new();
+        match enc.encode(&view, quality, sampling, &mut out) {
+            Ok(()) => streams.push(out),
+            Err(_) => {
+                assert!(!format.true_colour, "JPEG of a true-colour format failed");
+                return;
+            }
+        }
+    }
+    assert!(format.true_colour, "JPEG of a colour-map format succeeded");
+    if let Some(first) = streams.first() {
+        assert!(streams.iter().all(|s| s == first), "JPEG kernels disagree");
+        let mut decoded = Vec::new();
+        crate::tight::jpeg::decode(first, w, h, &format, &mut decoded)
+            .expect("our JPEG stream does not decode");
+        assert_eq!(decoded.len(), usize::from(w) * usize::from(h) * bpp);
     }
 }

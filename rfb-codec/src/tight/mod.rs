@@ -56,7 +56,7 @@
 mod decoder;
 mod encoder;
 mod filters;
-mod jpeg;
+pub(crate) mod jpeg;
 mod png;
 
 pub use self::png::{TightPngConfig, TightPngDecoder, TightPngEncoder, TightPngMethod};
