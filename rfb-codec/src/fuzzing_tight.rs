@@ -281,52 +281,6 @@ fn naive_tile_damage(old: &Framebuffer, new: &Framebuffer) -> crate::Region {
     region
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn smoke() {
-        decode_tight(&[]);
-        decode_tight(&[0, 0, 0, 4, 4, 0x80, 1, 2, 3]);
-        decode_tight(&[3, 0, 0, 8, 8, 0x00, 0x83, 0xff, 0x7f]);
-        roundtrip_tight(&[0, 10, 10, 2, 1, 2, 3, 4, 5, 6, 7]);
-        damage_compare(&[]);
-        let d: Vec<u8> = (0..400u32).map(|i| (i * 31 % 253) as u8).collect();
-        damage_compare(&d);
-        for f in 0..14u8 {
-            let data: Vec<u8> = (0..700u32).map(|i| (i * 7 % 251) as u8).collect();
-            let mut d = vec![f, 40, 30, 0x45];
-            d.extend_from_slice(&data);
-            roundtrip_tight(&d);
-        }
-    }
-
-    #[test]
-    fn random_inputs() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        for i in 0..600 {
-            let len = (next() % 600) as usize;
-            let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();
-            if i % 3 == 0 {
-                // Plausible Tight headers more often.
-                if let Some(b) = d.get_mut(5) {
-                    *b &= 0x9f;
-                }
-            }
-            decode_tight(&d);
-            roundtrip_tight(&d);
-            damage_compare(&d);
-        }
-    }
-}
-
 /// Encodes pixels from `data` with our JPEG encoder ([`crate::jpeg`]) on every kernel
 /// this CPU has; the streams must be identical and must decode (zune-jpeg, through
 /// Tight's JPEG decoder) to an image of the right size. Byte 0: format; byte 1: width
@@ -383,5 +337,51 @@ pub fn roundtrip_jpeg(data: &[u8]) {
         crate::tight::jpeg::decode(first, w, h, &format, &mut decoded)
             .expect("our JPEG stream does not decode");
         assert_eq!(decoded.len(), usize::from(w) * usize::from(h) * bpp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoke() {
+        decode_tight(&[]);
+        decode_tight(&[0, 0, 0, 4, 4, 0x80, 1, 2, 3]);
+        decode_tight(&[3, 0, 0, 8, 8, 0x00, 0x83, 0xff, 0x7f]);
+        roundtrip_tight(&[0, 10, 10, 2, 1, 2, 3, 4, 5, 6, 7]);
+        damage_compare(&[]);
+        let d: Vec<u8> = (0..400u32).map(|i| (i * 31 % 253) as u8).collect();
+        damage_compare(&d);
+        for f in 0..14u8 {
+            let data: Vec<u8> = (0..700u32).map(|i| (i * 7 % 251) as u8).collect();
+            let mut d = vec![f, 40, 30, 0x45];
+            d.extend_from_slice(&data);
+            roundtrip_tight(&d);
+        }
+    }
+
+    #[test]
+    fn random_inputs() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..600 {
+            let len = (next() % 600) as usize;
+            let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if i % 3 == 0 {
+                // Plausible Tight headers more often.
+                if let Some(b) = d.get_mut(5) {
+                    *b &= 0x9f;
+                }
+            }
+            decode_tight(&d);
+            roundtrip_tight(&d);
+            damage_compare(&d);
+        }
     }
 }
