@@ -880,9 +880,11 @@ fn solid_colour(fb: &Framebuffer, x: u16, y: u16, w: u16, h: u16) -> Option<[u8;
 /// [`SOLID_MIN_AREA`] pixels (or all of `r`) then grow pixel row by pixel row up and
 /// down and column by column left and right, within `r`, so the fill reaches the
 /// colour's real edges. (Growing smaller areas too, and keeping those that reach the
-/// minimum, cut more, smaller rectangles around them: 2 % more bytes on terminal.) On the corpus, 16-pixel blocks found 4x the solid pixels of
-/// 64-pixel ones (web: 7.1 → 28 Mpixels of 74, like TigerVNC's EncodeManager, which
-/// also searches 16-pixel blocks), for fewer bytes and less encoder time.
+/// minimum, cut more, smaller rectangles around them: 2 % more bytes on terminal.)
+///
+/// On the corpus this finds 5x the solid pixels of the 64-pixel-block search it
+/// replaced (web: 7.1 → 38.8 Mpixels of 74; TigerVNC's EncodeManager, which also starts
+/// from 16-pixel blocks, finds 28.7), for fewer bytes and less encoder time.
 fn find_solid(fb: &Framebuffer, r: Rect, found: &mut Vec<(Rect, Vec<u8>)>) {
     if r.area() < SOLID_MIN_AREA {
         return;
