@@ -855,7 +855,7 @@ fn span_is_u64(span: &[u8], pat: u64) -> bool {
     }
     let rest = chunks.remainder();
     let mut words = rest.chunks_exact(8);
-    if (&mut words).any(|w| word(w) != pat) {
+    if words.any(|w| word(w) != pat) {
         return false;
     }
     // At most one pixel left.
