@@ -30,8 +30,9 @@
 //! Measured on the project's 2-core AVX2 machine (details in `NOTES.md` beside this
 //! file), on a 1280x720 photo frame at quality 92, 4:4:4: ≈ 220–240 MPix/s with AVX2
 //! (best of 40), 3–4x the `jpeg-encoder` crate and level with or above libjpeg-turbo
-//! (`tjbench`: 157–195 MPix/s), at 1.7 % fewer bytes than either (libjpeg-turbo's default DCT) and 0.1 dB more PSNR;
-//! 4:2:0 ≈ 370 MPix/s. The scalar twin runs at ≈ 55 MPix/s.
+//! (`tjbench`: 157–195 MPix/s), at 1.7 % fewer bytes than either (libjpeg-turbo with its
+//! default DCT) and 0.1 dB more PSNR; 4:2:0 ≈ 370 MPix/s. The scalar twin runs at
+//! ≈ 55 MPix/s.
 
 mod huffman;
 mod scalar;
