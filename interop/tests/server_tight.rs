@@ -8,6 +8,8 @@
 //! * Tight with JPEG: vncviewer (`-QualityLevel 8`) and LibVNCClient (`--jpeg --quality 8`)
 //!   show it within PSNR (≥ 35 dB over the whole frame), and NOT exactly: the photo really
 //!   went out as JPEG.
+//! * Subsampled JPEG: the same viewers at quality levels 1 (4:2:0) and 4 (4:2:2) decode
+//!   our encoder's subsampled streams with their libjpeg-turbo (PSNR ≥ 30 dB, not exact).
 //!
 //! Each case also checks the demo's audit line (`encoding #N Tight`: the encoding the
 //! server writes that viewer's updates in), so a fallback to another encoding cannot
@@ -122,5 +124,39 @@ fn demo_tight_jpeg() {
         Ok(format!(
             "rfb-demo x Tight JPEG q8: vncviewer {v:.1} dB, libvncclient {l:.1} dB (>= {MIN_PSNR_DB} dB, not exact)"
         ))
+    });
+}
+
+#[test]
+#[ignore = "real peers: needs scripts/install-deps.sh and cargo build -p rfb-examples --bins"]
+fn demo_tight_jpeg_subsampled() {
+    // TigerVNC's quality levels choose the chroma subsampling too (levels 0–2: 4:2:0,
+    // 3–5: 4:2:2, 6–9: 4:4:4), so these viewers decode our encoder's subsampled JPEGs
+    // with their libjpeg-turbo. Lower quality, lower floor: whole-frame PSNR ≥ 30 dB.
+    const MIN_DB: f64 = 30.0;
+    peer_test("demo_tight_jpeg_subsampled", |cx| {
+        let mut demo = Demo::start(cx, STILL_AFTER, &[])?;
+        let truth = demo.truth()?;
+        let port = demo.product.port;
+        let mut report = Vec::new();
+        for (nth, (level, sampling)) in [(1u8, "4:2:0"), (4, "4:2:2")].into_iter().enumerate() {
+            let got = vncviewer_case(cx, port, &truth, Some(level))?;
+            tight_was_chosen(&mut demo, 2 * nth)?;
+            let what = format!("vncviewer Tight -QualityLevel {level} ({sampling})");
+            let v = truth.psnr(&got)?;
+            ensure!(v.is_finite(), "{what}: exact: JPEG was not used");
+            ensure!(v >= MIN_DB, "{what}: PSNR {v:.1} dB below {MIN_DB} dB");
+            let q = level.to_string();
+            let got = lvc_case(cx, port, &["--jpeg", "--quality", &q])?;
+            tight_was_chosen(&mut demo, 2 * nth + 1)?;
+            let what = format!("libvncclient tight --jpeg --quality {level} ({sampling})");
+            let l = truth.psnr(&got)?;
+            ensure!(l.is_finite(), "{what}: exact: JPEG was not used");
+            ensure!(l >= MIN_DB, "{what}: PSNR {l:.1} dB below {MIN_DB} dB");
+            report.push(format!(
+                "level {level} ({sampling}): vncviewer {v:.1} dB, libvncclient {l:.1} dB"
+            ));
+        }
+        Ok(format!("rfb-demo x Tight JPEG: {}", report.join("; ")))
     });
 }
