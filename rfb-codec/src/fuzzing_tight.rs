@@ -152,7 +152,7 @@ pub fn roundtrip_tight(data: &[u8]) {
     assert_eq!(dst, src, "Tight round trip differs");
 }
 
-/// Differential fuzzing of the damage compare kernels and [`DamageTracker`]: every
+/// Differential fuzzing of the damage compare kernels and [`DamageTracker`](crate::damage::DamageTracker): every
 /// kernel must agree with slice `==`, and replaying the refined damage (moves first,
 /// then the changed rectangles) on the old frame must give the new frame.
 /// Byte 0: width (1..=128), byte 1: height (1..=96); then the old frame's bytes, then
