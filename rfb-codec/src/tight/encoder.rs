@@ -497,6 +497,9 @@ pub(crate) struct Scratch {
     data: Vec<u8>,
     /// JPEG bytes.
     zbuf: Vec<u8>,
+    /// The JPEG encoder, kept so its quantisation tables are computed once per quality,
+    /// not once per rectangle.
+    jpeg: crate::jpeg::JpegEncoder,
 }
 
 /// What [`prepare`] left in its [`Scratch`]: `head` is the header (control byte without
@@ -873,7 +876,7 @@ fn prepare_full(
     if let Some(j) = config.jpeg {
         let area = u64::from(pixels.width()) * u64::from(pixels.height());
         if rgb && photo.jpeg && area >= JPEG_MIN_PIXELS {
-            jpeg::encode(pixels, &j, &mut s.zbuf)?;
+            jpeg::encode(&mut s.jpeg, pixels, &j, &mut s.zbuf)?;
             if s.zbuf.len() <= MAX_COMPACT_LEN as usize {
                 s.head.clear();
                 s.head.push(JPEG << 4);

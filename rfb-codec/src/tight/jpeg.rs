@@ -14,9 +14,10 @@ use crate::{CodecError, PixelView};
 use super::{malformed, JpegSettings, Subsampling, TpixelFormat};
 
 /// Encodes `pixels` (a true-colour format) as a baseline JFIF stream into `out`
-/// (cleared first) with our own encoder ([`crate::jpeg`]), which reads the pixels in
-/// place.
+/// (cleared first) with `encoder` (ours, [`crate::jpeg`], which reads the pixels in
+/// place).
 pub(crate) fn encode(
+    encoder: &mut JpegEncoder,
     pixels: &PixelView<'_>,
     settings: &JpegSettings,
     out: &mut Vec<u8>,
@@ -31,7 +32,7 @@ pub(crate) fn encode(
         }
     };
     out.clear();
-    JpegEncoder::new().encode(pixels, settings.quality.clamp(1, 100), sampling, out)
+    encoder.encode(pixels, settings.quality.clamp(1, 100), sampling, out)
 }
 
 /// Decodes the JFIF stream `data`, which must be exactly `width` x `height`, into packed
